@@ -1,0 +1,16 @@
+# MULTIPROC_SANITIZE=address,undefined (or thread) instruments every target
+# of the build, the library included, so that child-side code is checked too.
+if(MULTIPROC_SANITIZE)
+  set(_mp_san_flags -fsanitize=${MULTIPROC_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_compile_options(${_mp_san_flags})
+  add_link_options(${_mp_san_flags})
+  add_compile_definitions(MULTIPROC_SANITIZED=1)
+endif()
+
+# MULTIPROC_COVERAGE instruments for gcov; children flush their counters
+# before _exit (see src/process/child_exit.cpp), so child-only lines count.
+if(MULTIPROC_COVERAGE)
+  add_compile_options(--coverage -O0)
+  add_link_options(--coverage)
+  add_compile_definitions(MULTIPROC_COVERAGE=1)
+endif()

@@ -1,0 +1,57 @@
+// multiproc/error.hpp — the exceptions thrown at the library's surface.
+//
+// Every exception derives from multiproc::Error, so one catch clause covers
+// the library:
+//
+//   try { p.start(); }
+//   catch (const mp::ForkUnsafeError& e) { /* use spawn or forkserver */ }
+//   catch (const mp::Error& e) { std::cerr << e.what() << '\n'; }
+//
+// Messages name the operation, the PID where one applies, and the errno text.
+#pragma once
+
+#include <sys/types.h>
+
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace multiproc {
+
+// Base of every exception the library throws.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A system call failed. code() holds the errno value (system_category).
+class SystemError : public Error {
+ public:
+  // `operation` names what failed, e.g. "fork" or "pidfd_open (pid 42)".
+  SystemError(const std::string& operation, int errnum);
+  const std::error_code& code() const noexcept { return code_; }
+
+ private:
+  std::error_code code_;
+};
+
+// The caller used an object in a way its contract forbids: start() twice,
+// join() before start(), changing `daemon` after start, and the like.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A plain fork was refused because the process has more than one thread:
+// the child of a multi-threaded fork may deadlock on any lock (malloc, stdio,
+// a logger) that another thread held at the moment of the fork.
+class ForkUnsafeError : public UsageError {
+ public:
+  explicit ForkUnsafeError(int thread_count);
+  int thread_count() const noexcept { return thread_count_; }
+
+ private:
+  int thread_count_;
+};
+
+}  // namespace multiproc

@@ -1,0 +1,11 @@
+// multiproc/multiproc.hpp — the whole public API.
+//
+//   #include <multiproc/multiproc.hpp>
+//   namespace mp = multiproc;
+#pragma once
+
+#include "multiproc/current_process.hpp"
+#include "multiproc/error.hpp"
+#include "multiproc/exception_info.hpp"
+#include "multiproc/exit_status.hpp"
+#include "multiproc/process.hpp"

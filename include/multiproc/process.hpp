@@ -1,0 +1,159 @@
+// multiproc/process.hpp — a child process running a callable.
+//
+//   void greet(const std::string& who) { std::cout << "hello " << who << '\n'; }
+//
+//   mp::Process p(greet, std::string("bob"));
+//   p.start();
+//   p.join();                       // or p.join(5s), which says whether it ended
+//   std::optional<int> code = p.exitcode();   // 0..255, or -N if killed by signal N
+//
+// Start method: fork (this version). The child is a copy of the parent, so any
+// callable works; arguments are copied (or moved) into the Process, as with
+// std::thread. A target returning `int` sets the exit code; other return
+// values are ignored. An uncaught exception gives exit code 1, one line on
+// the child's stderr, and exception() in the parent after the process ended.
+//
+// Fork safety: start() refuses to fork a process that has more than one
+// thread (ForkUnsafeError) unless ProcessOptions::allow_fork_with_threads.
+//
+// In the child: all signals are blocked around the fork; then dispositions are
+// reset to default and the mask emptied; every descriptor but 0, 1, 2, those
+// in ProcessOptions::pass_fds and those of multiproc objects passed as
+// arguments is closed; the child dies with its parent (PR_SET_PDEATHSIG,
+// re-checked against the parent's PID); stdio is flushed and the child leaves
+// with _exit, so the parent's atexit handlers and static destructors never
+// run twice.
+//
+// The handle owns a pidfd: waiting uses waitid(P_PIDFD) and poll, signals use
+// pidfd_send_signal, so a handle never signals a PID that was reused. The
+// library installs no SIGCHLD handler and never calls waitpid(-1).
+//
+// Thread safety: a Process handle is used by one thread at a time; distinct
+// handles are independent. Methods are not async-signal-safe.
+//
+// Destruction: dropping the handle does not affect the child, as in Python. A
+// child that already ended is reaped at once. A running one is handed to the
+// process-wide registry (see active_children()), which reaps it at the next
+// start(), active_children() call or at exit; at normal exit of the parent,
+// daemon children are terminated and the others joined, both bounded in time
+// (see set_exit_join_timeout in current_process.hpp). The destructor never
+// blocks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "multiproc/detail/process_target.hpp"
+#include "multiproc/exception_info.hpp"
+#include "multiproc/exit_status.hpp"
+
+namespace multiproc {
+
+namespace detail {
+class ChildState;
+}
+
+struct ProcessOptions {
+  // Empty: "Process-N" (in a child: "Process-1:N", as Python numbers them).
+  std::string name{};
+  // Daemon children are terminated at the parent's normal exit; others are joined.
+  bool daemon = false;
+  // The child gets `parent_death_signal` when its parent dies (PR_SET_PDEATHSIG),
+  // and dies at once if the parent died before it could arm that signal.
+  bool die_with_parent = true;
+  int parent_death_signal = SIGKILL;
+  // Fork even if the process has other threads. The child may then deadlock on
+  // a lock another thread held (malloc, stdio, a logger). The fork is done on a
+  // long-lived library thread when start() is called from a thread other than
+  // the main one, so that the death signal does not fire when the calling
+  // thread exits.
+  bool allow_fork_with_threads = false;
+  // Descriptors the child keeps open besides 0, 1, 2 (which are never closed).
+  std::vector<int> pass_fds{};
+};
+
+class Process {
+ public:
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  explicit Process(F&& target, Args&&... args)
+      : Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...) {}
+
+  template <class F, class... Args>
+    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  Process(ProcessOptions options, F&& target, Args&&... args)
+      : Process(std::move(options),
+                detail::make_target(std::forward<F>(target), std::forward<Args>(args)...)) {}
+
+  Process(ProcessOptions options, std::unique_ptr<detail::ProcessTarget> target);
+  ~Process();
+
+  Process(Process&&) noexcept;
+  Process& operator=(Process&&) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  // Forks the child. Throws UsageError if already started, ForkUnsafeError
+  // when other threads exist (unless allowed), SystemError if fork fails.
+  void start();
+
+  // Waits until the child ends and reaps it. Throws UsageError before start().
+  void join();
+  // Waits at most `timeout`; true if the child ended (and was reaped).
+  bool join(std::chrono::nanoseconds timeout);
+
+  // Whether the child was started and has not ended (reaps it if it has).
+  bool is_alive();
+  // Exit code once ended: 0..255, or -N for death by signal N; nullopt before.
+  std::optional<int> exitcode();
+  // The full exit status once ended (signal, core dump); nullopt before.
+  std::optional<ExitStatus> exit_status();
+
+  // SIGTERM / SIGKILL through the pidfd. No-op once the child was reaped.
+  void terminate();
+  void kill();
+  // Ordered stop: SIGTERM, wait up to `grace`, then SIGKILL; reaps the child.
+  // Bounded in time. No-op if not running.
+  void stop(std::chrono::nanoseconds grace = std::chrono::seconds(1));
+
+  // The child's PID once started.
+  std::optional<pid_t> pid() const;
+  const std::string& name() const noexcept { return name_; }
+  void set_name(std::string name);
+  bool daemon() const noexcept { return options_.daemon; }
+  void set_daemon(bool daemon);  // before start() only
+
+  // A descriptor that becomes readable when the child ends (its pidfd).
+  // Valid from start() until close() or destruction.
+  int sentinel() const;
+
+  // The child's uncaught exception, once it ended; nullopt otherwise.
+  const std::optional<ExceptionInfo>& exception() const noexcept { return exception_; }
+
+  // Releases the pidfd; exitcode() and exception() stay readable, sentinel()
+  // and start() throw. Throws UsageError while the child is still running.
+  void close();
+
+ private:
+  void require_started(const char* operation) const;
+  void collect_result();
+  void release() noexcept;
+
+  ProcessOptions options_;
+  std::string name_;
+  int number_ = 0;  // Python's identity number, for the child's own children
+  std::unique_ptr<detail::ProcessTarget> target_;
+  std::shared_ptr<detail::ChildState> child_;
+  std::optional<ExceptionInfo> exception_;
+  bool closed_ = false;
+};
+
+}  // namespace multiproc

@@ -1,0 +1,71 @@
+#include "process/child_setup.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include "process/fork_launcher.hpp"
+#include "process/registry.hpp"
+
+namespace multiproc::detail {
+
+void (*g_test_hook_before_death_signal)() = nullptr;
+
+namespace {
+
+void reset_dispositions() noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    // glibc refuses its two internal real-time signals (EINVAL): keep them.
+    sigaction(sig, &dfl, nullptr);
+  }
+}
+
+void close_other_fds(const int* keep, std::size_t count) noexcept {
+  unsigned lo = 3;
+  for (std::size_t i = 0; i < count; ++i) {
+    auto fd = static_cast<unsigned>(keep[i]);
+    if (fd > lo) close_range(lo, fd - 1, 0);
+    lo = fd + 1;
+  }
+  close_range(lo, UINT_MAX, 0);
+}
+
+[[noreturn]] void die_like_parent_death(int signo) noexcept {
+  // The disposition is default again and every signal still blocked:
+  // queue the death signal, then let it in.
+  kill(getpid(), signo);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  _exit(128 + signo);  // a death signal whose default action is to ignore
+}
+
+}  // namespace
+
+void run_child(const ChildSetup& setup) noexcept {
+  if (g_test_hook_before_death_signal != nullptr) g_test_hook_before_death_signal();
+  if (setup.death_signal != 0) prctl(PR_SET_PDEATHSIG, setup.death_signal);
+  reset_dispositions();
+  close_other_fds(setup.keep_fds, setup.keep_count);
+  // The parent may have died before PR_SET_PDEATHSIG took effect; then the
+  // signal was never sent, and only the changed parent PID tells.
+  if (setup.death_signal != 0 && getppid() != setup.parent_pid) {
+    die_like_parent_death(setup.death_signal);
+  }
+  install_identity(*setup.identity);
+  forget_children_after_fork();
+  forget_launcher_after_fork();
+
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  exit_child(setup.entry(setup.context));
+}
+
+}  // namespace multiproc::detail

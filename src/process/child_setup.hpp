@@ -1,0 +1,34 @@
+// What a freshly forked child does before it runs user code, and how it
+// leaves. Everything in run_child() up to `entry` is async-signal-safe: no
+// allocation, no locks, no exceptions. The parent prepares ChildSetup.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "process/identity.hpp"
+
+namespace multiproc::detail {
+
+struct ChildSetup {
+  pid_t parent_pid = 0;
+  int death_signal = 0;            // 0: the child does not die with its parent
+  const int* keep_fds = nullptr;   // sorted, unique, all greater than 2
+  std::size_t keep_count = 0;
+  const IdentitySeed* identity = nullptr;
+  int (*entry)(void* context) = nullptr;  // the child's work; returns the exit code
+  void* context = nullptr;
+};
+
+// Runs in the child right after fork, with every signal blocked. Never returns.
+[[noreturn]] void run_child(const ChildSetup& setup) noexcept;
+
+// Flushes stdio (and coverage counters when instrumented), then _exit(code).
+[[noreturn]] void exit_child(int code) noexcept;
+
+// Tests only: called in the child before the death signal is armed, so a
+// test can kill the parent inside that window.
+extern void (*g_test_hook_before_death_signal)();
+
+}  // namespace multiproc::detail

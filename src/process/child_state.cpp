@@ -1,0 +1,103 @@
+#include "process/child_state.hpp"
+
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "multiproc/error.hpp"
+
+namespace multiproc::detail {
+
+ChildState::ChildState(std::string name, bool daemon)
+    : name_(std::move(name)), daemon_(daemon), owner_(::getpid()) {}
+
+ChildState::~ChildState() {
+  // In a forked child this is a copy of a sibling's state: its descriptor
+  // number was closed at fork and may name something else now.
+  if (::getpid() != owner_) pidfd_.release();
+}
+
+void ChildState::attach(pid_t pid, sys::UniqueFd pidfd) noexcept {
+  pid_ = pid;
+  pidfd_ = std::move(pidfd);
+}
+
+void ChildState::require_owner(const char* operation) const {
+  if (::getpid() != owner_) {
+    throw UsageError(std::string(operation) + ": process '" + name_ + "' (pid " +
+                     std::to_string(pid_) + ") is not a child of this process (pid " +
+                     std::to_string(::getpid()) + ")");
+  }
+}
+
+bool ChildState::try_reap() {
+  std::lock_guard lock(mu_);
+  if (status_) return true;
+  require_owner("reaping");
+  siginfo_t info;
+  std::memset(&info, 0, sizeof info);
+  int r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | WNOHANG);
+  if (r < 0) {
+    std::string op = "waitid (pid " + std::to_string(pid_) + ")";
+    if (r == -ECHILD) op += " — was SIGCHLD ignored, or the child reaped by a waitpid(-1)?";
+    throw SystemError(op, -r);
+  }
+  if (info.si_pid == 0) return false;  // still running
+  if (info.si_code == CLD_EXITED) {
+    status_ = ExitStatus::exited_with(info.si_status);
+  } else {
+    status_ = ExitStatus::killed_by(info.si_status, info.si_code == CLD_DUMPED);
+  }
+  return true;
+}
+
+bool ChildState::wait(const sys::Deadline& deadline) {
+  for (;;) {
+    if (try_reap()) return true;
+    timespec ts;
+    int r = sys::poll_one(pidfd_.get(), POLLIN, deadline.remaining(ts));
+    if (r == 0) return try_reap();
+    if (r < 0 && r != -EINTR) {
+      throw SystemError("poll (pidfd of pid " + std::to_string(pid_) + ")", -r);
+    }
+  }
+}
+
+std::optional<ExitStatus> ChildState::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
+void ChildState::signal(int signo) {
+  std::lock_guard lock(mu_);
+  if (status_) return;  // reaped: the PID may belong to another process now
+  require_owner("sending a signal");
+  int r = sys::pidfd_send_signal(pidfd_.get(), signo);
+  // ESRCH: it ended and waits to be reaped; nothing to signal.
+  if (r < 0 && r != -ESRCH) {
+    throw SystemError("pidfd_send_signal(" + signal_name(signo) + ", pid " +
+                          std::to_string(pid_) + ")",
+                      -r);
+  }
+}
+
+void ChildState::stop(std::chrono::nanoseconds grace) {
+  if (try_reap()) return;
+  signal(SIGTERM);
+  if (wait(sys::Deadline::after(grace))) return;
+  signal(SIGKILL);
+  wait(sys::Deadline::never());  // SIGKILL cannot be caught: this ends promptly
+}
+
+}  // namespace multiproc::detail
+
+namespace multiproc::detail {
+void ChildState::close_pidfd() noexcept {
+  std::lock_guard lock(mu_);
+  if (status_) pidfd_.reset();
+}
+}  // namespace multiproc::detail

@@ -1,0 +1,66 @@
+// The parent's view of one child: its PID, its pidfd, and how it ended.
+// Shared between a Process handle and the registry, so that a child whose
+// handle was dropped is still reaped. Thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "multiproc/exit_status.hpp"
+#include "process/exception_report.hpp"
+#include "sys/deadline.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace multiproc::detail {
+
+class ChildState {
+ public:
+  ChildState(std::string name, bool daemon);
+  ~ChildState();
+  ChildState(const ChildState&) = delete;
+  ChildState& operator=(const ChildState&) = delete;
+
+  // Called once, right after the fork succeeded.
+  void attach(pid_t pid, sys::UniqueFd pidfd) noexcept;
+
+  pid_t pid() const noexcept { return pid_; }
+  int pidfd() const noexcept { return pidfd_.get(); }
+  const std::string& name() const noexcept { return name_; }
+  bool daemon() const noexcept { return daemon_; }
+  ExceptionReport& report() noexcept { return report_; }
+
+  // Reaps the child if it ended; true once it has. Never blocks.
+  bool try_reap();
+  // Waits until the child ended (and reaps it) or the deadline passes.
+  bool wait(const sys::Deadline& deadline);
+  std::optional<ExitStatus> status() const;
+  // Sends `signo` through the pidfd; a no-op once the child was reaped.
+  void signal(int signo);
+  // SIGTERM, up to `grace`, then SIGKILL; returns once reaped. Bounded.
+  void stop(std::chrono::nanoseconds grace);
+  // Closes the pidfd of a reaped child.
+  void close_pidfd() noexcept;
+
+  // The handle was dropped while the child ran: the registry reaps it.
+  std::atomic<bool> detached{false};
+
+ private:
+  // Throws UsageError when used from a process other than the one that forked.
+  void require_owner(const char* operation) const;
+
+  const std::string name_;
+  const bool daemon_;
+  const pid_t owner_;
+  pid_t pid_ = 0;
+  sys::UniqueFd pidfd_;
+  ExceptionReport report_;
+  mutable std::mutex mu_;
+  std::optional<ExitStatus> status_;
+};
+
+}  // namespace multiproc::detail

@@ -1,0 +1,34 @@
+// A child's uncaught exception, carried to the parent through one anonymous
+// shared page mapped before the fork. The child writes it just before _exit;
+// the parent reads it after reaping, so the exit orders the two.
+// Not thread-safe; one writer (the child), then one reader (the parent).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "multiproc/exception_info.hpp"
+
+namespace multiproc::detail {
+
+class ExceptionReport {
+ public:
+  ExceptionReport();  // maps the page; throws SystemError
+  ~ExceptionReport();
+  ExceptionReport(const ExceptionReport&) = delete;
+  ExceptionReport& operator=(const ExceptionReport&) = delete;
+
+  // Child side. Truncates what does not fit; allocation-free.
+  void record(std::string_view type, std::string_view message) noexcept;
+  // Parent side, after the child ended.
+  std::optional<ExceptionInfo> read(pid_t pid) const;
+
+ private:
+  struct Page;
+  Page* page_;
+};
+
+}  // namespace multiproc::detail

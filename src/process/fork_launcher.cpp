@@ -1,0 +1,120 @@
+#include "process/fork_launcher.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "multiproc/error.hpp"
+#include "sys/syscall.hpp"
+
+namespace multiproc::detail {
+namespace {
+
+// Forks with every signal blocked, so that no handler of the parent runs in
+// the child before run_child() has reset the dispositions.
+pid_t fork_blocked(const ChildSetup& setup) noexcept {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = sys::fork_process();
+  if (pid == 0) run_child(setup);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pid;
+}
+
+// A thread that lives until the process exits and runs one job at a time.
+class LauncherThread {
+ public:
+  LauncherThread() {
+    // The thread inherits this mask: no signal handler ever runs on it.
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    std::thread([this] { loop(); }).detach();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  }
+
+  pid_t fork(const ChildSetup& setup) {
+    std::lock_guard caller(call_mu_);
+    std::unique_lock lock(mu_);
+    job_ = &setup;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return job_ == nullptr; });
+    return result_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return job_ != nullptr; });
+      const ChildSetup* setup = job_;
+      lock.unlock();
+      pid_t pid = fork_blocked(*setup);
+      lock.lock();
+      result_ = pid;
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex call_mu_;  // one caller at a time
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const ChildSetup* job_ = nullptr;
+  pid_t result_ = 0;
+
+ public:
+  LauncherThread* forgotten_next = nullptr;
+};
+
+// Never destroyed: the thread runs until the process exits. Forgotten in a
+// child, which does not have the thread.
+std::atomic<LauncherThread*> g_launcher{nullptr};
+std::mutex g_launcher_mu;
+LauncherThread* g_forgotten_launchers = nullptr;  // inherited, kept reachable, unused
+
+LauncherThread& launcher() {
+  std::lock_guard lock(g_launcher_mu);
+  LauncherThread* l = g_launcher.load();
+  if (l == nullptr) {
+    l = new LauncherThread;
+    g_launcher.store(l);
+  }
+  return *l;
+}
+
+}  // namespace
+
+void forget_launcher_after_fork() noexcept {
+  LauncherThread* inherited = g_launcher.exchange(nullptr);
+  if (inherited != nullptr) {
+    inherited->forgotten_next = g_forgotten_launchers;
+    g_forgotten_launchers = inherited;
+  }
+  new (&g_launcher_mu) std::mutex;  // another thread may have held it at the fork
+}
+
+pid_t fork_child(const ChildSetup& setup, bool allow_threads) {
+  if (!allow_threads) {
+    int threads = sys::thread_count();
+    if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
+    if (threads > 1) throw ForkUnsafeError(threads);
+  }
+  // Unwritten stdio buffers would otherwise be written by both processes.
+  std::fflush(nullptr);
+
+  bool main_thread = sys::current_tid() == ::getpid();
+  pid_t pid = main_thread ? fork_blocked(setup) : launcher().fork(setup);
+  if (pid < 0) throw SystemError("fork", -pid);
+  return pid;
+}
+
+}  // namespace multiproc::detail

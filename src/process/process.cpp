@@ -1,0 +1,261 @@
+#include "multiproc/process.hpp"
+
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <typeinfo>
+
+#include "multiproc/error.hpp"
+#include "process/child_setup.hpp"
+#include "process/child_state.hpp"
+#include "process/fork_launcher.hpp"
+#include "process/identity.hpp"
+#include "process/registry.hpp"
+#include "sys/syscall.hpp"
+
+namespace multiproc {
+namespace {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = status == 0 && s != nullptr ? s : mangled;
+  std::free(s);
+  return out;
+}
+
+struct ChildContext {
+  detail::ProcessTarget* target;
+  detail::ExceptionReport* report;
+  const char* name;
+};
+
+void report_uncaught(const ChildContext& c, const std::string& type, const char* message) {
+  c.report->record(type, message);
+  // One write, so that lines of concurrent children do not interleave.
+  std::string line = "multiproc: uncaught exception in " + std::string(c.name) + " (pid " +
+                     std::to_string(::getpid()) + "): " + type;
+  if (*message != '\0') line += ": " + std::string(message);
+  line += '\n';
+  sys::write_all(STDERR_FILENO, line.data(), line.size());
+}
+
+// The child's entry: runs the target, turns an escaping exception into exit
+// code 1 plus a report for the parent.
+int run_target(void* context) {
+  auto& c = *static_cast<ChildContext*>(context);
+  try {
+    return c.target->run();
+  } catch (const std::exception& e) {
+    report_uncaught(c, demangle(typeid(e).name()), e.what());
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    report_uncaught(c, t != nullptr ? demangle(t->name()) : "unknown exception", "");
+  }
+  return 1;
+}
+
+// SIGCHLD ignored (or SA_NOCLDWAIT) makes the kernel reap children itself:
+// their exit status would be lost and their PID free for reuse at once.
+void require_children_reapable() {
+  struct sigaction sa {};
+  sigaction(SIGCHLD, nullptr, &sa);
+  if (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT) != 0) {
+    throw UsageError(
+        "start(): SIGCHLD is ignored (SIG_IGN or SA_NOCLDWAIT), so the kernel would reap the "
+        "child itself and its exit status would be lost; restore SIGCHLD's default disposition");
+  }
+}
+
+std::vector<int> descriptors_to_keep(const ProcessOptions& options,
+                                     const detail::ProcessTarget& target) {
+  std::vector<int> fds = options.pass_fds;
+  target.descriptors(fds);
+  std::erase_if(fds, [](int fd) { return fd <= STDERR_FILENO; });
+  std::sort(fds.begin(), fds.end());
+  fds.erase(std::unique(fds.begin(), fds.end()), fds.end());
+  for (int fd : fds) {
+    if (::fcntl(fd, F_GETFD) < 0) {
+      throw UsageError("start(): descriptor " + std::to_string(fd) +
+                       " to pass to the child is not open");
+    }
+  }
+  return fds;
+}
+
+}  // namespace
+
+Process::Process(ProcessOptions options, std::unique_ptr<detail::ProcessTarget> target)
+    : options_(std::move(options)), target_(std::move(target)) {
+  int number = 0;
+  std::string default_name = detail::next_child_name(number);
+  name_ = options_.name.empty() ? std::move(default_name) : options_.name;
+  number_ = number;
+}
+
+Process::~Process() { release(); }
+
+Process::Process(Process&& o) noexcept
+    : options_(std::move(o.options_)),
+      name_(std::move(o.name_)),
+      number_(o.number_),
+      target_(std::move(o.target_)),
+      child_(std::move(o.child_)),
+      exception_(std::move(o.exception_)),
+      closed_(o.closed_) {}
+
+Process& Process::operator=(Process&& o) noexcept {
+  if (this != &o) {
+    release();
+    options_ = std::move(o.options_);
+    name_ = std::move(o.name_);
+    number_ = o.number_;
+    target_ = std::move(o.target_);
+    child_ = std::move(o.child_);
+    exception_ = std::move(o.exception_);
+    closed_ = o.closed_;
+  }
+  return *this;
+}
+
+void Process::release() noexcept {
+  if (!child_) return;
+  try {
+    if (child_->try_reap()) {
+      detail::unregister_child(child_.get());
+    } else {
+      child_->detached.store(true);  // the registry reaps it later
+    }
+  } catch (...) {
+    child_->detached.store(true);
+  }
+  child_.reset();
+}
+
+void Process::start() {
+  if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
+  if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
+  require_children_reapable();
+  detail::reap_detached_children();
+
+  auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
+  std::vector<int> keep = descriptors_to_keep(options_, *target_);
+  detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
+  ChildContext context{target_.get(), &child->report(), identity.name};
+
+  detail::ChildSetup setup;
+  setup.parent_pid = ::getpid();
+  setup.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
+  setup.keep_fds = keep.data();
+  setup.keep_count = keep.size();
+  setup.identity = &identity;
+  setup.entry = run_target;
+  setup.context = &context;
+
+  pid_t pid = detail::fork_child(setup, options_.allow_fork_with_threads);
+  int pidfd = sys::pidfd_open(pid);
+  if (pidfd < 0) {
+    // Still our unreaped child, so its PID cannot have been reused yet.
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
+  }
+  child->attach(pid, sys::UniqueFd(pidfd));
+  detail::register_child(child);
+  child_ = std::move(child);
+  target_.reset();  // the parent's copies of the arguments are no longer needed
+}
+
+void Process::require_started(const char* operation) const {
+  if (!child_) throw UsageError(std::string(operation) + ": process '" + name_ + "' was not started");
+}
+
+void Process::collect_result() {
+  exception_ = child_->report().read(child_->pid());
+  detail::unregister_child(child_.get());
+}
+
+void Process::join() {
+  require_started("join()");
+  if (child_->wait(sys::Deadline::never())) collect_result();
+}
+
+bool Process::join(std::chrono::nanoseconds timeout) {
+  require_started("join()");
+  if (!child_->wait(sys::Deadline::after(timeout))) return false;
+  collect_result();
+  return true;
+}
+
+bool Process::is_alive() {
+  if (!child_) return false;
+  if (!child_->try_reap()) return true;
+  collect_result();
+  return false;
+}
+
+std::optional<ExitStatus> Process::exit_status() {
+  if (!child_) return std::nullopt;
+  if (child_->try_reap()) collect_result();
+  return child_->status();
+}
+
+std::optional<int> Process::exitcode() {
+  auto s = exit_status();
+  return s ? std::optional<int>(s->exitcode()) : std::nullopt;
+}
+
+void Process::terminate() {
+  require_started("terminate()");
+  child_->signal(SIGTERM);
+}
+
+void Process::kill() {
+  require_started("kill()");
+  child_->signal(SIGKILL);
+}
+
+void Process::stop(std::chrono::nanoseconds grace) {
+  if (!child_) return;
+  child_->stop(grace);
+  collect_result();
+}
+
+std::optional<pid_t> Process::pid() const {
+  return child_ ? std::optional<pid_t>(child_->pid()) : std::nullopt;
+}
+
+void Process::set_name(std::string name) { name_ = std::move(name); }
+
+void Process::set_daemon(bool daemon) {
+  if (child_ || closed_) throw UsageError("set_daemon(): process '" + name_ + "' was already started");
+  options_.daemon = daemon;
+}
+
+int Process::sentinel() const {
+  require_started("sentinel()");
+  if (closed_) throw UsageError("sentinel(): process '" + name_ + "' was closed");
+  return child_->pidfd();
+}
+
+void Process::close() {
+  if (closed_) return;
+  if (child_) {
+    if (!child_->try_reap()) {
+      throw UsageError("close(): process '" + name_ + "' (pid " + std::to_string(child_->pid()) +
+                       ") is still running; join or stop it first");
+    }
+    collect_result();
+    child_->close_pidfd();
+  }
+  closed_ = true;
+}
+
+}  // namespace multiproc

@@ -1,0 +1,41 @@
+// A point on CLOCK_MONOTONIC (std::chrono::steady_clock) after which a wait
+// gives up. Wall-clock jumps never move it. Thread-safe value type.
+#pragma once
+
+#include <time.h>
+
+#include <chrono>
+#include <optional>
+
+namespace multiproc::sys {
+
+class Deadline {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  static Deadline never() noexcept { return Deadline(); }
+  static Deadline after(std::chrono::nanoseconds d) noexcept {
+    Deadline dl;
+    dl.at_ = Clock::now() + d;
+    return dl;
+  }
+
+  bool is_never() const noexcept { return !at_.has_value(); }
+  bool expired() const noexcept { return at_ && Clock::now() >= *at_; }
+
+  // Time left as a timespec for ppoll/futex (zero once expired); nullptr for never.
+  const timespec* remaining(timespec& storage) const noexcept {
+    if (!at_) return nullptr;
+    auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*at_ - Clock::now());
+    if (left.count() < 0) left = std::chrono::nanoseconds(0);
+    storage.tv_sec = static_cast<time_t>(left.count() / 1'000'000'000);
+    storage.tv_nsec = static_cast<long>(left.count() % 1'000'000'000);
+    return &storage;
+  }
+
+ private:
+  Deadline() = default;
+  std::optional<Clock::time_point> at_;
+};
+
+}  // namespace multiproc::sys

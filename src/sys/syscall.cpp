@@ -1,0 +1,139 @@
+#include "sys/syscall.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+
+namespace multiproc::sys {
+namespace {
+
+struct Injection {
+  std::atomic<int> remaining{0};
+  std::atomic<int> err{0};
+};
+Injection g_injections[static_cast<int>(Call::count)];
+std::atomic<bool> g_any_injection{false};
+
+// Returns the injected errno for `call` (consuming one), or 0.
+int injected(Call call) noexcept {
+  if (!g_any_injection.load(std::memory_order_relaxed)) return 0;
+  Injection& inj = g_injections[static_cast<int>(call)];
+  int left = inj.remaining.load(std::memory_order_relaxed);
+  while (left > 0) {
+    if (inj.remaining.compare_exchange_weak(left, left - 1)) return inj.err.load();
+  }
+  return 0;
+}
+
+int result_or_errno(long r) noexcept { return r < 0 ? -errno : static_cast<int>(r); }
+
+}  // namespace
+
+void inject_failure(Call call, int err, int times) noexcept {
+  Injection& inj = g_injections[static_cast<int>(call)];
+  inj.err.store(err);
+  inj.remaining.store(times);
+  g_any_injection.store(true);
+}
+
+void clear_injected_failures() noexcept {
+  for (Injection& inj : g_injections) inj.remaining.store(0);
+  g_any_injection.store(false);
+}
+
+pid_t fork_process() noexcept {
+  if (int e = injected(Call::fork)) return -e;
+  // glibc's fork, not a raw clone3: it resets malloc and stdio locks and the
+  // thread's cached TID in the child, which user code there relies on.
+  pid_t pid = ::fork();
+  return pid < 0 ? -errno : pid;
+}
+
+int pidfd_open(pid_t pid) noexcept {
+  if (int e = injected(Call::pidfd_open)) return -e;
+  // pidfd_open's descriptor is always close-on-exec. (glibc 2.36's
+  // <sys/pidfd.h> lacks extern "C", so the raw syscall is used.)
+  return result_or_errno(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+int pidfd_send_signal(int pidfd, int signo) noexcept {
+  if (int e = injected(Call::pidfd_send_signal)) return -e;
+  return result_or_errno(::syscall(SYS_pidfd_send_signal, pidfd, signo, nullptr, 0));
+}
+
+int waitid_pidfd(int pidfd, siginfo_t* info, int options) noexcept {
+  if (int e = injected(Call::waitid)) return -e;
+  int r;
+  do {
+    r = ::waitid(P_PIDFD, static_cast<id_t>(pidfd), info, options);
+  } while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+int poll_one(int fd, short events, const timespec* timeout) noexcept {
+  if (int e = injected(Call::poll)) return -e;
+  pollfd p{fd, events, 0};
+  return result_or_errno(::ppoll(&p, 1, timeout, nullptr));
+}
+
+void* map_shared(std::size_t bytes) noexcept {
+  if (int e = injected(Call::mmap)) {
+    errno = e;
+    return nullptr;
+  }
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void unmap(void* address, std::size_t bytes) noexcept { ::munmap(address, bytes); }
+
+int close_fd(int fd) noexcept { return result_or_errno(::close(fd)); }
+
+pid_t current_tid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+int thread_count() noexcept {
+  int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char buf[1024];
+  long n;
+  do {
+    n = ::read(fd, buf, sizeof buf - 1);
+  } while (n < 0 && errno == EINTR);
+  int saved = errno;
+  ::close(fd);
+  if (n <= 0) return n < 0 ? -saved : -EIO;
+  buf[n] = '\0';
+  // The command name (field 2) may hold spaces and parentheses: count the
+  // fields after its last ')'. num_threads is field 20, the 18th after it.
+  char* p = buf + n;
+  while (p > buf && *p != ')') --p;
+  if (p == buf) return -EIO;
+  int field = 2;
+  for (++p; *p != '\0'; ++p) {
+    if (*p == ' ' && ++field == 20) return static_cast<int>(std::strtol(p + 1, nullptr, 10));
+  }
+  return -EIO;
+}
+
+long write_all(int fd, const void* data, std::size_t len) noexcept {
+  const char* p = static_cast<const char*>(data);
+  std::size_t done = 0;
+  while (done < len) {
+    long n = ::write(fd, p + done, len - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  return static_cast<long>(done);
+}
+
+}  // namespace multiproc::sys

@@ -1,0 +1,43 @@
+// The one seam for raw system calls. Every function returns a non-negative
+// result or -errno, retries EINTR where retrying is correct (never for close),
+// and touches no heap, so the child-side ones are async-signal-safe.
+//
+// Tests make a call fail on purpose with inject_failure(); each wrapper checks
+// one relaxed atomic first, which costs nothing measurable.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <cstddef>
+
+namespace multiproc::sys {
+
+enum class Call : int { fork, pidfd_open, pidfd_send_signal, waitid, poll, mmap, count };
+
+// The next `times` calls of `call` fail with `err` (tests only).
+void inject_failure(Call call, int err, int times = 1) noexcept;
+void clear_injected_failures() noexcept;
+
+pid_t fork_process() noexcept;
+int pidfd_open(pid_t pid) noexcept;
+int pidfd_send_signal(int pidfd, int signo) noexcept;
+// waitid(P_PIDFD). EINTR is retried.
+int waitid_pidfd(int pidfd, siginfo_t* info, int options) noexcept;
+// Waits until `fd` has one of `events`, or `timeout` passes (nullptr: no limit).
+// Returns 1 when ready, 0 on timeout, -EINTR when a signal interrupted it (the
+// caller recomputes its timeout), -errno otherwise.
+int poll_one(int fd, short events, const timespec* timeout) noexcept;
+// An anonymous MAP_SHARED mapping, zero-filled; nullptr and errno on failure.
+void* map_shared(std::size_t bytes) noexcept;
+void unmap(void* address, std::size_t bytes) noexcept;
+// close(2) once: on Linux the descriptor is gone even when EINTR is returned.
+int close_fd(int fd) noexcept;
+pid_t current_tid() noexcept;
+// Threads of this process, from /proc/self/stat; -errno on failure.
+int thread_count() noexcept;
+// Writes all of `len` bytes unless an error occurs; EINTR retried.
+long write_all(int fd, const void* data, std::size_t len) noexcept;
+
+}  // namespace multiproc::sys

@@ -1,0 +1,15 @@
+// pidfd system calls for tests (glibc 2.36's <sys/pidfd.h> lacks extern "C").
+#pragma once
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace multiproc::testing {
+
+inline int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+inline int pidfd_kill(int pidfd) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0));
+}
+
+}  // namespace multiproc::testing

@@ -1,0 +1,55 @@
+// The main of every test binary. ctest runs each test in its own process
+// (gtest_discover_tests), with a timeout. This main makes that process a
+// child subreaper and fails any test that leaves a child, a zombie or an open
+// descriptor behind, then cleans up what was left so nothing outlives it.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <sstream>
+
+#include "helpers/leak_check.hpp"
+
+namespace {
+
+class LeakListener : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { fds_ = multiproc::testing::open_fds(); }
+
+  void OnTestEnd(const ::testing::TestInfo&) override {
+    auto children = multiproc::testing::children_of(getpid());
+    if (!children.empty()) {
+      std::ostringstream msg;
+      msg << "test left " << children.size() << " child process(es):";
+      for (const auto& c : children) msg << " [pid " << c.pid << " state " << c.state << " " << c.command << "]";
+      ADD_FAILURE() << msg.str();
+      for (const auto& c : children) {
+        kill(c.pid, SIGKILL);
+        waitpid(c.pid, nullptr, 0);
+      }
+    }
+    auto now = multiproc::testing::open_fds();
+    if (now != fds_) {
+      std::ostringstream msg;
+      msg << "open descriptors changed during the test: before {";
+      for (int fd : fds_) msg << ' ' << fd;
+      msg << " } after {";
+      for (int fd : now) msg << ' ' << fd;
+      msg << " }";
+      ADD_FAILURE() << msg.str();
+    }
+  }
+
+  std::set<int> fds_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new LeakListener);
+  return RUN_ALL_TESTS();
+}
