@@ -186,6 +186,7 @@ TEST(ProcessIsolation, ChildStartedFromAThreadThatExitedLivesOnAndDiesWithThePro
                         [](int in, int back) {
                           char c;
                           while (read(in, &c, 1) == 1) (void)!write(back, "pong", 4);
+                          for (;;) pause();  // only the death signal may end it
                         },
                         ping.read_fd(), pong.write_fd());
       child.start();
@@ -317,7 +318,9 @@ TEST(ProcessIsolation, WaitFailureIsReportedAndJoinCanBeRetried) {
 }
 
 TEST(ProcessIsolation, ReportPageFailureIsASystemErrorBeforeAnyFork) {
-  mp::sys::inject_failure(mp::sys::Call::mmap, ENOMEM);
+  // Two failures: the shared slab of report pages, then the dedicated page
+  // tried when no slot is free (this test runs in a fresh process).
+  mp::sys::inject_failure(mp::sys::Call::mmap, ENOMEM, 2);
   mp::Process p([] {});
   EXPECT_THROW(p.start(), mp::SystemError);
   mp::sys::clear_injected_failures();

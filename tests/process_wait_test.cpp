@@ -139,16 +139,17 @@ TEST(ProcessWait, AtExitDaemonsAreTerminatedAndOthersJoined) {
   // calls exit(): its exit handler must stop the first and wait for the second.
   TestPipe report, gate;
   mp::Process parent(mp::ProcessOptions{.pass_fds = {gate.read_fd()}}, [](const TestPipe& out, int gate_fd) {
-    mp::Process daemon(mp::ProcessOptions{.daemon = true}, [](const TestPipe& o) {
+    TestPipe ready;
+    mp::Process daemon(mp::ProcessOptions{.daemon = true}, [](const TestPipe& o, const TestPipe& r) {
       static int fd = o.write_fd();
       signal(SIGTERM, [](int) {
         const char msg[] = "daemon got SIGTERM\n";
         (void)!write(fd, msg, sizeof msg - 1);
         _exit(0);
       });
-      o.write("daemon up\n");
+      r.write("up");
       for (;;) pause();
-    }, std::ref(out));
+    }, std::ref(out), std::ref(ready));
     mp::Process worker(mp::ProcessOptions{.pass_fds = {gate_fd}}, [](const TestPipe& o, int fd) {
       char c;
       while (read(fd, &c, 1) < 0 && errno == EINTR) {
@@ -157,15 +158,14 @@ TEST(ProcessWait, AtExitDaemonsAreTerminatedAndOthersJoined) {
     }, std::ref(out), gate_fd);
     daemon.start();
     worker.start();
+    ready.read_some(2);  // the daemon's handler is in place
     out.write("parent exiting\n");
     std::exit(0);
   }, std::ref(report), gate.read_fd());
   parent.start();
   // Let the worker finish only once the parent is exiting.
   std::string seen;
-  while (seen.find("parent exiting\n") == std::string::npos || seen.find("daemon up\n") == std::string::npos) {
-    seen += report.read_some();
-  }
+  while (seen.find("parent exiting\n") == std::string::npos) seen += report.read_some();
   gate.close_write();
   parent.join();
   seen += report.read_all();

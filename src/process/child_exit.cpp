@@ -1,7 +1,11 @@
+#include <stdio_ext.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
+#if defined(__GLIBCXX__)
+#include <ext/stdio_sync_filebuf.h>
+#endif
 
 #include "process/child_setup.hpp"
 
@@ -10,15 +14,34 @@ extern "C" void __gcov_dump(void);
 #endif
 
 namespace multiproc::detail {
+namespace {
 
-void exit_child(int code) noexcept {
-  // std::cout may have its own buffer (after sync_with_stdio(false)).
+// Flushing takes the stream's lock, a write that costs a copy-on-write page
+// fault in a fresh child: flush only streams that hold unwritten data.
+void flush_if_pending(FILE* f) noexcept {
+  if (__fpending(f) > 0) std::fflush(f);
+}
+
+// A C++ stream synchronised with stdio (the default) buffers nothing of its
+// own; one with its own buffer (after sync_with_stdio(false), or a replaced
+// rdbuf) is flushed.
+void flush_if_own_buffer(std::ostream& os) noexcept {
+#if defined(__GLIBCXX__)
+  if (dynamic_cast<__gnu_cxx::stdio_sync_filebuf<char>*>(os.rdbuf()) != nullptr) return;
+#endif
   try {
-    std::cout.flush();
-    std::cerr.flush();
+    os.flush();
   } catch (...) {
   }
-  std::fflush(nullptr);
+}
+
+}  // namespace
+
+void exit_child(int code) noexcept {
+  flush_if_own_buffer(std::cout);
+  flush_if_own_buffer(std::clog);
+  flush_if_pending(stdout);
+  flush_if_pending(stderr);
 #ifdef MULTIPROC_COVERAGE
   // _exit skips libgcov's exit handler: write this child's counters now.
   __gcov_dump();

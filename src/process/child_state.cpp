@@ -34,19 +34,30 @@ void ChildState::require_owner(const char* operation) const {
   }
 }
 
-bool ChildState::try_reap() {
-  std::lock_guard lock(mu_);
-  if (status_) return true;
-  require_owner("reaping");
+bool ChildState::try_reap() { return reap(WNOHANG); }
+
+void ChildState::reap_blocking() { reap(0); }
+
+bool ChildState::reap(int flags) {
+  {
+    std::lock_guard lock(mu_);
+    if (status_) return true;
+    require_owner("reaping");
+  }
+  // Not under mu_: a blocking wait must not hold up signal() from another
+  // thread. A signal sent through the pidfd after this reaps gets ESRCH; it
+  // can never reach a process that reused the PID.
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
-  int r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | WNOHANG);
+  int r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | flags);
+  std::lock_guard lock(mu_);
+  if (status_) return true;  // another thread reaped it first
   if (r < 0) {
     std::string op = "waitid (pid " + std::to_string(pid_) + ")";
     if (r == -ECHILD) op += " — was SIGCHLD ignored, or the child reaped by a waitpid(-1)?";
     throw SystemError(op, -r);
   }
-  if (info.si_pid == 0) return false;  // still running
+  if (info.si_pid == 0) return false;  // WNOHANG, still running
   if (info.si_code == CLD_EXITED) {
     status_ = ExitStatus::exited_with(info.si_status);
   } else {
@@ -56,6 +67,10 @@ bool ChildState::try_reap() {
 }
 
 bool ChildState::wait(const sys::Deadline& deadline) {
+  if (deadline.is_never()) {
+    reap_blocking();
+    return true;
+  }
   for (;;) {
     if (try_reap()) return true;
     timespec ts;

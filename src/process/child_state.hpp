@@ -50,6 +50,9 @@ class ChildState {
   std::atomic<bool> detached{false};
 
  private:
+  // waitid(P_PIDFD) with `flags` (WNOHANG or 0); true once reaped.
+  bool reap(int flags);
+  void reap_blocking();
   // Throws UsageError when used from a process other than the one that forked.
   void require_owner(const char* operation) const;
 

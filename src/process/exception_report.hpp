@@ -1,5 +1,5 @@
 // A child's uncaught exception, carried to the parent through one anonymous
-// shared page mapped before the fork. The child writes it just before _exit;
+// shared page (a slot of a per-process slab) set up before the fork. The child writes it just before _exit;
 // the parent reads it after reaping, so the exit orders the two.
 // Not thread-safe; one writer (the child), then one reader (the parent).
 #pragma once
@@ -29,6 +29,10 @@ class ExceptionReport {
  private:
   struct Page;
   Page* page_;
+  bool dedicated_ = false;  // its own mapping, not a slab slot
 };
+
+// Child side, right after fork: the parent's slab is not this process's.
+void forget_report_slab_after_fork() noexcept;
 
 }  // namespace multiproc::detail

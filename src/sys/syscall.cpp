@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -98,7 +99,8 @@ int close_fd(int fd) noexcept { return result_or_errno(::close(fd)); }
 
 pid_t current_tid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
 
-int thread_count() noexcept {
+namespace {
+int thread_count_from_stat() noexcept {
   int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
   char buf[1024];
@@ -111,7 +113,7 @@ int thread_count() noexcept {
   if (n <= 0) return n < 0 ? -saved : -EIO;
   buf[n] = '\0';
   // The command name (field 2) may hold spaces and parentheses: count the
-  // fields after its last ')'. num_threads is field 20, the 18th after it.
+  // fields after its last ')'. num_threads is field 20.
   char* p = buf + n;
   while (p > buf && *p != ')') --p;
   if (p == buf) return -EIO;
@@ -120,6 +122,17 @@ int thread_count() noexcept {
     if (*p == ' ' && ++field == 20) return static_cast<int>(std::strtol(p + 1, nullptr, 10));
   }
   return -EIO;
+}
+}  // namespace
+
+int thread_count() noexcept {
+  // procfs gives /proc/self/task a link count of 2 + the number of threads:
+  // one stat() instead of reading and parsing /proc/self/stat.
+  struct stat st;
+  if (::stat("/proc/self/task", &st) == 0 && st.st_nlink >= 3) {
+    return static_cast<int>(st.st_nlink - 2);
+  }
+  return thread_count_from_stat();
 }
 
 long write_all(int fd, const void* data, std::size_t len) noexcept {

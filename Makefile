@@ -1,0 +1,76 @@
+# The two commands a new user types (README.md):
+#   make demo   install what is missing, build, run the demo
+#   make test   install what is missing, build, run the whole test suite
+# Others: test-asan, coverage, bench, format, format-check, clean.
+
+JOBS      ?= $(shell nproc)
+BUILD     ?= build
+CMAKE_ARGS ?=
+
+BUILD_PACKAGES    := g++ cmake make pkg-config
+TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
+COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
+LINT_PACKAGES     := clang-format
+
+ENSURE := ./scripts/ensure-packages.sh
+
+.PHONY: all build-main demo test test-asan coverage bench format format-check clean deps-build deps-test
+
+all: build-main
+
+deps-build:
+	@$(ENSURE) $(BUILD_PACKAGES)
+
+deps-test:
+	@$(ENSURE) $(TEST_PACKAGES)
+
+# Configure once; later runs only rebuild what changed.
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build-main: deps-test $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: build-main
+	./$(BUILD)/examples/demo
+
+test: build-main
+	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
+test-asan: deps-test
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMULTIPROC_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
+
+# Line coverage (gcov + lcov), child-side lines included; report in build-coverage/html.
+coverage:
+	@$(ENSURE) $(COVERAGE_PACKAGES)
+	cmake -S . -B build-coverage -DCMAKE_BUILD_TYPE=Debug -DMULTIPROC_COVERAGE=ON -DMULTIPROC_BUILD_BENCH=OFF
+	cmake --build build-coverage -j $(JOBS)
+	lcov --quiet --zerocounters --directory build-coverage
+	ctest --test-dir build-coverage -j $(JOBS) --output-on-failure --timeout 300
+	lcov --quiet --capture --directory build-coverage --output-file build-coverage/all.info
+	lcov --quiet --extract build-coverage/all.info '$(CURDIR)/src/*' '$(CURDIR)/include/*' \
+	  --output-file build-coverage/coverage.info
+	genhtml --quiet build-coverage/coverage.info --output-directory build-coverage/html
+	lcov --summary build-coverage/coverage.info
+
+bench: deps-test
+	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMULTIPROC_BUILD_TESTS=OFF -DMULTIPROC_BUILD_EXAMPLES=OFF
+	cmake --build build-bench -j $(JOBS)
+	./build-bench/bench/process_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+
+FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
+
+format:
+	@$(ENSURE) $(LINT_PACKAGES)
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@$(ENSURE) $(LINT_PACKAGES)
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf $(BUILD) build-asan build-coverage build-bench
