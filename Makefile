@@ -10,7 +10,12 @@ CMAKE_ARGS ?=
 BUILD_PACKAGES    := g++ cmake make pkg-config
 TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
 COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
+CLANG_PACKAGES    := $(TEST_PACKAGES) clang libclang-rt-14-dev
 LINT_PACKAGES     := clang-format
+
+# The project's own builds treat warnings as errors (g++ for `make test`,
+# clang for `make test-asan`); a project that adds multiproc does not.
+WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
@@ -26,7 +31,7 @@ deps-test:
 
 # Configure once; later runs only rebuild what changed.
 $(BUILD)/CMakeCache.txt:
-	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+	cmake -S . -B $(BUILD) $(WERROR) $(CMAKE_ARGS)
 
 build-main: deps-test $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
@@ -37,9 +42,12 @@ demo: build-main
 test: build-main
 	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer.
-test-asan: deps-test
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMULTIPROC_SANITIZE=address,undefined
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built
+# with clang (so CI also proves the clang build warning-free).
+test-asan:
+	@$(ENSURE) $(CLANG_PACKAGES)
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  $(WERROR) -DMULTIPROC_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300

@@ -2,9 +2,9 @@
 // fork() + _exit(0) + waitpid() in the same run. `make bench` prints both
 // and their ratio; the target is at most 1.5x the floor.
 #include <benchmark/benchmark.h>
-#include <multiproc/multiproc.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <multiproc/multiproc.hpp>
 
 #include <cstdio>
 #include <map>

@@ -1,9 +1,9 @@
 // make demo: multiproc at work. Each section says what it shows.
-#include <multiproc/multiproc.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <multiproc/multiproc.hpp>
 
 #include <chrono>
 #include <iostream>
@@ -22,14 +22,18 @@ int collatz_steps(long n) {
   return steps % 256;  // the result travels back as the exit code
 }
 
-void parse_config() { throw std::runtime_error("config.yaml: line 3: expected a mapping"); }
+void parse_config() {
+  throw std::runtime_error("config.yaml: line 3: expected a mapping");
+}
 
 void crash() {
   void* page = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   *static_cast<volatile int*>(page) = 1;
 }
 
-void section(const char* title) { std::cout << "\n== " << title << " ==" << std::endl; }
+void section(const char* title) {
+  std::cout << "\n== " << title << " ==" << std::endl;
+}
 
 }  // namespace
 
@@ -52,11 +56,13 @@ int main() {
   mp::Process thrower(parse_config);
   thrower.start();
   thrower.join();
-  std::cout << "  exitcode " << *thrower.exitcode() << "; exception: "
-            << thrower.exception()->describe() << std::endl;
+  std::cout << "  exitcode " << *thrower.exitcode()
+            << "; exception: " << thrower.exception()->describe() << std::endl;
 
   section("3. a child that never ends is terminated");
-  mp::Process sleeper([] { for (;;) pause(); });
+  mp::Process sleeper([] {
+    for (;;) pause();
+  });
   sleeper.start();
   std::cout << "  join(100ms) ended it? " << (sleeper.join(100ms) ? "yes" : "no") << std::endl;
   sleeper.terminate();
@@ -67,11 +73,14 @@ int main() {
   section("4. a child that ignores SIGTERM is stopped anyway: SIGTERM, grace, SIGKILL");
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return 1;
-  mp::Process stubborn(mp::ProcessOptions{.pass_fds = {ready[1]}}, [](int ready_fd) {
-    signal(SIGTERM, SIG_IGN);
-    (void)!write(ready_fd, "r", 1);  // tell the parent SIGTERM is ignored now
-    for (;;) pause();
-  }, ready[1]);
+  mp::Process stubborn(
+      mp::ProcessOptions{.pass_fds = {ready[1]}},
+      [](int ready_fd) {
+        signal(SIGTERM, SIG_IGN);
+        (void)!write(ready_fd, "r", 1);  // tell the parent SIGTERM is ignored now
+        for (;;) pause();
+      },
+      ready[1]);
   stubborn.start();
   close(ready[1]);
   char byte;
@@ -79,7 +88,8 @@ int main() {
   close(ready[0]);
   auto t0 = std::chrono::steady_clock::now();
   stubborn.stop(200ms);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
   std::cout << "  stop(200ms) took " << ms.count() << " ms: " << stubborn.exit_status()->describe()
             << std::endl;
 

@@ -9,7 +9,9 @@
 
 namespace mp = multiproc;
 
-void f(const std::string& name) { std::cout << "hello " << name << std::endl; }
+void f(const std::string& name) {
+  std::cout << "hello " << name << std::endl;
+}
 
 int main() {
   mp::Process p(f, std::string("bob"));

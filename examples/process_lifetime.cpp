@@ -2,9 +2,9 @@
 // child is waited for, the daemon child is terminated. Dropping a Process
 // handle does not stop its child; the exit handler does the rest, bounded
 // in time (mp::set_exit_join_timeout).
-#include <multiproc/multiproc.hpp>
 #include <signal.h>
 #include <unistd.h>
+#include <multiproc/multiproc.hpp>
 
 #include <chrono>
 #include <cstdlib>

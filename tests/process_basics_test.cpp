@@ -47,7 +47,10 @@ TEST(ProcessBasics, RunsCallableWithArgumentsInAnotherProcess) {
 
 TEST(ProcessBasics, ChildWorksOnACopyOfTheParentMemory) {
   int value = 1;
-  mp::Process p([&value] { value = 2; return value == 2 ? 0 : 1; });
+  mp::Process p([&value] {
+    value = 2;
+    return value == 2 ? 0 : 1;
+  });
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
@@ -148,8 +151,13 @@ TEST(ProcessBasics, MisuseIsAClearError) {
 
 TEST(ProcessBasics, CloseOfARunningProcessIsRefused) {
   TestPipe gate;
-  mp::Process p(mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
-                [](int fd) { char c; return static_cast<int>(read(fd, &c, 1)); }, gate.read_fd());
+  mp::Process p(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](int fd) {
+        char c;
+        return static_cast<int>(read(fd, &c, 1));
+      },
+      gate.read_fd());
   p.start();
   EXPECT_THROW(p.close(), mp::UsageError);
   gate.close_write();  // the child's read sees end-of-file and it exits
@@ -169,29 +177,33 @@ TEST(ProcessBasics, NamesFollowPythonsScheme) {
 
 TEST(ProcessBasics, ChildKnowsItsNameAndParent) {
   TestPipe pipe;
-  mp::Process p(mp::ProcessOptions{.name = "worker", .daemon = true}, [](const TestPipe& out) {
-    auto self = mp::current_process();
-    auto parent = mp::parent_process();
-    out.write(self.name + "|" + (self.daemon ? "daemon" : "-") + "|" +
-              (parent ? parent->name + "|" + std::to_string(parent->pid) + "|" +
-                            (parent->is_alive() ? "alive" : "dead")
-                      : "none"));
-  }, std::ref(pipe));
+  mp::Process p(
+      mp::ProcessOptions{.name = "worker", .daemon = true},
+      [](const TestPipe& out) {
+        auto self = mp::current_process();
+        auto parent = mp::parent_process();
+        out.write(self.name + "|" + (self.daemon ? "daemon" : "-") + "|" +
+                  (parent ? parent->name + "|" + std::to_string(parent->pid) + "|" +
+                                (parent->is_alive() ? "alive" : "dead")
+                          : "none"));
+      },
+      std::ref(pipe));
   p.start();
   p.join();
-  EXPECT_EQ(pipe.read_all(),
-            "worker|daemon|MainProcess|" + std::to_string(getpid()) + "|alive");
+  EXPECT_EQ(pipe.read_all(), "worker|daemon|MainProcess|" + std::to_string(getpid()) + "|alive");
 }
 
 TEST(ProcessBasics, GrandchildrenAreNumberedBelowTheirParent) {
   TestPipe pipe;
-  mp::Process p([](const TestPipe& out) {
-    std::string own = mp::current_process().name;
-    mp::Process inner([] {});
-    out.write(own + " " + inner.name());
-    inner.start();
-    inner.join();
-  }, std::ref(pipe));
+  mp::Process p(
+      [](const TestPipe& out) {
+        std::string own = mp::current_process().name;
+        mp::Process inner([] {});
+        out.write(own + " " + inner.name());
+        inner.start();
+        inner.join();
+      },
+      std::ref(pipe));
   p.start();
   p.join();
   std::string seen = pipe.read_all();

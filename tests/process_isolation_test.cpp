@@ -1,8 +1,8 @@
 // Process: what a child inherits and what it must not; dying with the parent;
 // fork in a threaded process; PID reuse; failures of the system calls.
-#include <gtest/gtest.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -85,12 +85,13 @@ TEST(ProcessIsolation, ChildSeesOnlyStdioAndWhatWasPassed) {
 TEST(ProcessIsolation, PassFdsKeepsExactlyThoseDescriptors) {
   TestPipe report;
   int extra = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  mp::Process p(mp::ProcessOptions{.pass_fds = {report.write_fd(), extra}},
-                [](int fd) {
-                  std::string s = child_fd_list();
-                  (void)!write(fd, s.data(), s.size());
-                },
-                report.write_fd());
+  mp::Process p(
+      mp::ProcessOptions{.pass_fds = {report.write_fd(), extra}},
+      [](int fd) {
+        std::string s = child_fd_list();
+        (void)!write(fd, s.data(), s.size());
+      },
+      report.write_fd());
   p.start();
   p.join();
   std::string expect = "0 1 2 ";
@@ -113,12 +114,16 @@ TEST(ProcessIsolation, PassingADescriptorThatIsNotOpenIsAClearError) {
 
 TEST(ProcessIsolation, ChildDiesWhenItsParentIsKilled) {
   TestPipe report;
-  mp::Process parent([](const TestPipe& out) {
-    mp::Process child([] { for (;;) pause(); });
-    child.start();
-    out.write(std::to_string(*child.pid()) + "\n");
-    for (;;) pause();
-  }, std::ref(report));
+  mp::Process parent(
+      [](const TestPipe& out) {
+        mp::Process child([] {
+          for (;;) pause();
+        });
+        child.start();
+        out.write(std::to_string(*child.pid()) + "\n");
+        for (;;) pause();
+      },
+      std::ref(report));
   parent.start();
   pid_t grandchild = std::stoi(read_line(report));
   int pidfd = mp::testing::pidfd_open(grandchild);
@@ -131,12 +136,16 @@ TEST(ProcessIsolation, ChildDiesWhenItsParentIsKilled) {
 
 TEST(ProcessIsolation, DieWithParentCanBeTurnedOff) {
   TestPipe report;
-  mp::Process parent([](const TestPipe& out) {
-    mp::Process child(mp::ProcessOptions{.die_with_parent = false}, [] { for (;;) pause(); });
-    child.start();
-    out.write(std::to_string(*child.pid()) + "\n");
-    for (;;) pause();
-  }, std::ref(report));
+  mp::Process parent(
+      [](const TestPipe& out) {
+        mp::Process child(mp::ProcessOptions{.die_with_parent = false}, [] {
+          for (;;) pause();
+        });
+        child.start();
+        out.write(std::to_string(*child.pid()) + "\n");
+        for (;;) pause();
+      },
+      std::ref(report));
   parent.start();
   pid_t grandchild = std::stoi(read_line(report));
   int pidfd = mp::testing::pidfd_open(grandchild);
@@ -153,14 +162,22 @@ TEST(ProcessIsolation, ChildDiesIfItsParentDiedBeforeTheDeathSignalWasArmed) {
   // The grandchild stops, through a test hook, just before PR_SET_PDEATHSIG;
   // the test kills its parent in that window, then lets it go on.
   TestPipe gate, report;
-  mp::Process parent(mp::ProcessOptions{.pass_fds = {gate.read_fd()}}, [](const TestPipe& out, int gate_fd) {
-    g_hook_gate_fd = gate_fd;
-    mp::detail::g_test_hook_before_death_signal = wait_for_gate;
-    mp::Process child([](const TestPipe& o) { o.write("user code ran\n"); for (;;) pause(); }, std::ref(out));
-    child.start();
-    out.write(std::to_string(*child.pid()) + "\n");
-    for (;;) pause();
-  }, std::ref(report), gate.read_fd());
+  mp::Process parent(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](const TestPipe& out, int gate_fd) {
+        g_hook_gate_fd = gate_fd;
+        mp::detail::g_test_hook_before_death_signal = wait_for_gate;
+        mp::Process child(
+            [](const TestPipe& o) {
+              o.write("user code ran\n");
+              for (;;) pause();
+            },
+            std::ref(out));
+        child.start();
+        out.write(std::to_string(*child.pid()) + "\n");
+        for (;;) pause();
+      },
+      std::ref(report), gate.read_fd());
   parent.start();
   pid_t grandchild = std::stoi(read_line(report));
   int pidfd = mp::testing::pidfd_open(grandchild);
@@ -177,28 +194,31 @@ TEST(ProcessIsolation, ChildStartedFromAThreadThatExitedLivesOnAndDiesWithThePro
   // PR_SET_PDEATHSIG follows the thread that forked: the child of a thread
   // that exits must survive that thread, yet die with the process.
   TestPipe report;
-  mp::Process parent([](const TestPipe& out) {
-    TestPipe ping, pong;
-    pid_t child_pid = 0;
-    std::thread starter([&] {
-      mp::Process child(mp::ProcessOptions{.allow_fork_with_threads = true,
-                                           .pass_fds = {ping.read_fd(), pong.write_fd()}},
-                        [](int in, int back) {
-                          char c;
-                          while (read(in, &c, 1) == 1) (void)!write(back, "pong", 4);
-                          for (;;) pause();  // only the death signal may end it
-                        },
-                        ping.read_fd(), pong.write_fd());
-      child.start();
-      child_pid = *child.pid();
-    });
-    starter.join();  // the thread that forked is gone now
-    pong.close_write();
-    ping.write("x");
-    std::string answer = pong.read_some(4);  // end-of-file if the child died
-    out.write(std::to_string(child_pid) + " " + (answer == "pong" ? "alive" : "dead") + "\n");
-    for (;;) pause();
-  }, std::ref(report));
+  mp::Process parent(
+      [](const TestPipe& out) {
+        TestPipe ping, pong;
+        pid_t child_pid = 0;
+        std::thread starter([&] {
+          mp::Process child(
+              mp::ProcessOptions{.allow_fork_with_threads = true,
+                                 .pass_fds = {ping.read_fd(), pong.write_fd()}},
+              [](int in, int back) {
+                char c;
+                while (read(in, &c, 1) == 1) (void)!write(back, "pong", 4);
+                for (;;) pause();  // only the death signal may end it
+              },
+              ping.read_fd(), pong.write_fd());
+          child.start();
+          child_pid = *child.pid();
+        });
+        starter.join();  // the thread that forked is gone now
+        pong.close_write();
+        ping.write("x");
+        std::string answer = pong.read_some(4);  // end-of-file if the child died
+        out.write(std::to_string(child_pid) + " " + (answer == "pong" ? "alive" : "dead") + "\n");
+        for (;;) pause();
+      },
+      std::ref(report));
   parent.start();
   std::string line = read_line(report);
   pid_t grandchild = std::stoi(line);
@@ -264,8 +284,13 @@ TEST(ProcessIsolation, AReapedHandleNeverSignalsAProcessThatReusedItsPid) {
     if (!last) GTEST_SKIP() << "cannot write ns_last_pid (not root?): PID reuse not forced";
     last.close();
     TestPipe gate;
-    mp::Process fresh(mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
-                      [](int fd) { char c; return static_cast<int>(read(fd, &c, 1)); }, gate.read_fd());
+    mp::Process fresh(
+        mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+        [](int fd) {
+          char c;
+          return static_cast<int>(read(fd, &c, 1));
+        },
+        gate.read_fd());
     fresh.start();
     if (*fresh.pid() != pid) {
       gate.close_write();
@@ -301,7 +326,9 @@ TEST(ProcessIsolation, ForkFailureIsASystemErrorAndTheProcessCanBeStartedLater) 
 
 TEST(ProcessIsolation, PidfdFailureKillsAndReapsTheChild) {
   mp::sys::inject_failure(mp::sys::Call::pidfd_open, EMFILE);
-  mp::Process p([] { for (;;) pause(); });
+  mp::Process p([] {
+    for (;;) pause();
+  });
   EXPECT_THROW(p.start(), mp::SystemError);
   mp::sys::clear_injected_failures();
   EXPECT_TRUE(mp::testing::children_of(getpid()).empty());
@@ -329,17 +356,24 @@ TEST(ProcessIsolation, ReportPageFailureIsASystemErrorBeforeAnyFork) {
 
 TEST(ProcessIsolation, HandleCopiedIntoAChildRefusesToActOnItsSibling) {
   TestPipe gate, report;
-  mp::Process sibling(mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
-                      [](int fd) { char c; return static_cast<int>(read(fd, &c, 1)); }, gate.read_fd());
+  mp::Process sibling(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](int fd) {
+        char c;
+        return static_cast<int>(read(fd, &c, 1));
+      },
+      gate.read_fd());
   sibling.start();
-  mp::Process p([&sibling](const TestPipe& out) {
-    try {
-      sibling.terminate();
-      out.write("signalled");
-    } catch (const mp::UsageError& e) {
-      out.write(std::strstr(e.what(), "not a child of this process") ? "refused" : e.what());
-    }
-  }, std::ref(report));
+  mp::Process p(
+      [&sibling](const TestPipe& out) {
+        try {
+          sibling.terminate();
+          out.write("signalled");
+        } catch (const mp::UsageError& e) {
+          out.write(std::strstr(e.what(), "not a child of this process") ? "refused" : e.what());
+        }
+      },
+      std::ref(report));
   p.start();
   p.join();
   EXPECT_EQ(report.read_all(), "refused");

@@ -1,6 +1,7 @@
 // Process: terminate, kill, stop, and the child's signal state.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -35,7 +36,8 @@ unsigned long long signal_mask(const std::string& field) {
   std::ifstream f("/proc/self/status");
   std::string line;
   while (std::getline(f, line)) {
-    if (line.rfind(field + ":", 0) == 0) return std::stoull(line.substr(field.size() + 1), nullptr, 16);
+    if (line.rfind(field + ":", 0) == 0)
+      return std::stoull(line.substr(field.size() + 1), nullptr, 16);
   }
   return ~0ull;
 }
@@ -46,9 +48,13 @@ void on_sigusr1(int) {}
 
 TEST(ProcessSignals, TerminateEndsASleepingChildWithSigterm) {
   TestPipe ready, gate;
-  mp::Process p(mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
-                [](const TestPipe& r, int g) { wait_for_release(r, g); pause(); },
-                std::ref(ready), gate.read_fd());
+  mp::Process p(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](const TestPipe& r, int g) {
+        wait_for_release(r, g);
+        pause();
+      },
+      std::ref(ready), gate.read_fd());
   p.start();
   ASSERT_EQ(ready.read_some(1), "r");
   EXPECT_TRUE(p.is_alive());
@@ -114,10 +120,13 @@ TEST(ProcessSignals, ChildStartsWithEmptyMaskAndDefaultDispositions) {
   auto old_usr1 = signal(SIGUSR1, on_sigusr1);
 
   TestPipe pipe;
-  mp::Process p([](const TestPipe& out) {
-    out.write(std::to_string(signal_mask("SigBlk")) + " " + std::to_string(signal_mask("SigIgn")) +
-              " " + std::to_string(signal_mask("SigCgt") & (1ull << (SIGUSR1 - 1))));
-  }, std::ref(pipe));
+  mp::Process p(
+      [](const TestPipe& out) {
+        out.write(std::to_string(signal_mask("SigBlk")) + " " +
+                  std::to_string(signal_mask("SigIgn")) + " " +
+                  std::to_string(signal_mask("SigCgt") & (1ull << (SIGUSR1 - 1))));
+      },
+      std::ref(pipe));
   p.start();
   p.join();
 
@@ -126,6 +135,31 @@ TEST(ProcessSignals, ChildStartsWithEmptyMaskAndDefaultDispositions) {
   signal(SIGUSR1, old_usr1);
   EXPECT_EQ(pipe.read_all(), "0 0 0");
   EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST(ProcessSignals, GlibcInternalSignalsIgnoredByAnAncestorAreResetToo) {
+  // An ancestor may exec us with signals 32 and 33 ignored; glibc's own
+  // sigaction refuses to touch them, so the child must reset them another way.
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    unsigned long long mask;
+  };
+  KernelSigaction ignore{}, old32{}, old33{};
+  ignore.handler = SIG_IGN;
+  ASSERT_EQ(syscall(SYS_rt_sigaction, 32, &ignore, &old32, sizeof ignore.mask), 0);
+  ASSERT_EQ(syscall(SYS_rt_sigaction, 33, &ignore, &old33, sizeof ignore.mask), 0);
+  ASSERT_EQ(signal_mask("SigIgn") & 0x180000000ull, 0x180000000ull);
+
+  TestPipe pipe;
+  mp::Process p([](const TestPipe& out) { out.write(std::to_string(signal_mask("SigIgn"))); },
+                std::ref(pipe));
+  p.start();
+  p.join();
+  syscall(SYS_rt_sigaction, 32, &old32, nullptr, sizeof ignore.mask);
+  syscall(SYS_rt_sigaction, 33, &old33, nullptr, sizeof ignore.mask);
+  EXPECT_EQ(pipe.read_all(), "0");
 }
 
 TEST(ProcessSignals, TerminateWorksEvenWhenTheParentBlockedSigterm) {

@@ -21,11 +21,14 @@ namespace {
 // A child that runs until the test closes the write end of `gate`.
 mp::Process gated_child(const TestPipe& gate, mp::ProcessOptions options = {}) {
   options.pass_fds.push_back(gate.read_fd());
-  return mp::Process(std::move(options), [](int fd) {
-    char c;
-    while (read(fd, &c, 1) < 0 && errno == EINTR) {
-    }
-  }, gate.read_fd());
+  return mp::Process(
+      std::move(options),
+      [](int fd) {
+        char c;
+        while (read(fd, &c, 1) < 0 && errno == EINTR) {
+        }
+      },
+      gate.read_fd());
 }
 
 }  // namespace
@@ -138,30 +141,39 @@ TEST(ProcessWait, AtExitDaemonsAreTerminatedAndOthersJoined) {
   // An intermediate process starts a daemon and a non-daemon child, then
   // calls exit(): its exit handler must stop the first and wait for the second.
   TestPipe report, gate;
-  mp::Process parent(mp::ProcessOptions{.pass_fds = {gate.read_fd()}}, [](const TestPipe& out, int gate_fd) {
-    TestPipe ready;
-    mp::Process daemon(mp::ProcessOptions{.daemon = true}, [](const TestPipe& o, const TestPipe& r) {
-      static int fd = o.write_fd();
-      signal(SIGTERM, [](int) {
-        const char msg[] = "daemon got SIGTERM\n";
-        (void)!write(fd, msg, sizeof msg - 1);
-        _exit(0);
-      });
-      r.write("up");
-      for (;;) pause();
-    }, std::ref(out), std::ref(ready));
-    mp::Process worker(mp::ProcessOptions{.pass_fds = {gate_fd}}, [](const TestPipe& o, int fd) {
-      char c;
-      while (read(fd, &c, 1) < 0 && errno == EINTR) {
-      }
-      o.write("worker finished\n");
-    }, std::ref(out), gate_fd);
-    daemon.start();
-    worker.start();
-    ready.read_some(2);  // the daemon's handler is in place
-    out.write("parent exiting\n");
-    std::exit(0);
-  }, std::ref(report), gate.read_fd());
+  mp::Process parent(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](const TestPipe& out, int gate_fd) {
+        TestPipe ready;
+        mp::Process daemon(
+            mp::ProcessOptions{.daemon = true},
+            [](const TestPipe& o, const TestPipe& r) {
+              static int fd = o.write_fd();
+              signal(SIGTERM, [](int) {
+                const char msg[] = "daemon got SIGTERM\n";
+                (void)!write(fd, msg, sizeof msg - 1);
+                _exit(0);
+              });
+              r.write("up");
+              for (;;) pause();
+            },
+            std::ref(out), std::ref(ready));
+        mp::Process worker(
+            mp::ProcessOptions{.pass_fds = {gate_fd}},
+            [](const TestPipe& o, int fd) {
+              char c;
+              while (read(fd, &c, 1) < 0 && errno == EINTR) {
+              }
+              o.write("worker finished\n");
+            },
+            std::ref(out), gate_fd);
+        daemon.start();
+        worker.start();
+        ready.read_some(2);  // the daemon's handler is in place
+        out.write("parent exiting\n");
+        std::exit(0);
+      },
+      std::ref(report), gate.read_fd());
   parent.start();
   // Let the worker finish only once the parent is exiting.
   std::string seen;
@@ -176,17 +188,19 @@ TEST(ProcessWait, AtExitDaemonsAreTerminatedAndOthersJoined) {
 
 TEST(ProcessWait, AtExitTheJoinIsBounded) {
   TestPipe report;
-  mp::Process parent([](const TestPipe& out) {
-    mp::set_exit_join_timeout(50ms);
-    mp::set_exit_terminate_grace(50ms);
-    mp::Process stuck([] {
-      signal(SIGTERM, SIG_IGN);
-      for (;;) pause();
-    });
-    stuck.start();
-    out.write(std::to_string(*stuck.pid()));
-    std::exit(0);
-  }, std::ref(report));
+  mp::Process parent(
+      [](const TestPipe& out) {
+        mp::set_exit_join_timeout(50ms);
+        mp::set_exit_terminate_grace(50ms);
+        mp::Process stuck([] {
+          signal(SIGTERM, SIG_IGN);
+          for (;;) pause();
+        });
+        stuck.start();
+        out.write(std::to_string(*stuck.pid()));
+        std::exit(0);
+      },
+      std::ref(report));
   parent.start();
   parent.join();  // bounded: 50 ms of join, 50 ms of grace, then SIGKILL
   EXPECT_EQ(parent.exitcode(), 0);

@@ -83,13 +83,14 @@ struct ProcessOptions {
 class Process {
  public:
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
   explicit Process(F&& target, Args&&... args)
       : Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...) {}
 
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-  Process(ProcessOptions options, F&& target, Args&&... args)
+  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> Process(ProcessOptions options,
+                                                                          F&& target,
+                                                                          Args&&... args)
       : Process(std::move(options),
                 detail::make_target(std::forward<F>(target), std::forward<Args>(args)...)) {}
 

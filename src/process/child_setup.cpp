@@ -2,9 +2,11 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <climits>
+#include <cstdint>
 
 #include "process/exception_report.hpp"
 #include "process/fork_launcher.hpp"
@@ -16,6 +18,14 @@ void (*g_test_hook_before_death_signal)() = nullptr;
 
 namespace {
 
+// The kernel's struct sigaction, for the two signals glibc will not touch.
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  std::uint64_t mask;
+};
+
 void reset_dispositions() noexcept {
   // 62 sigaction calls (~13 us here). Reading SigCgt/SigIgn from
   // /proc/self/status to skip default ones costs as much, so the loop stays.
@@ -24,8 +34,19 @@ void reset_dispositions() noexcept {
   sigemptyset(&dfl.sa_mask);
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
-    // glibc refuses its two internal real-time signals (EINVAL): they stay.
     sigaction(sig, &dfl, nullptr);
+  }
+  // glibc refuses its two internal signals (32, 33) with EINVAL. Its own
+  // handlers there stay; but an ignored disposition inherited through exec
+  // from an ancestor is reset with the raw system call.
+  for (int sig = 32; sig <= 33; ++sig) {
+    KernelSigaction old{};
+    if (syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) == 0 &&
+        old.handler == SIG_IGN) {
+      KernelSigaction def{};
+      def.handler = SIG_DFL;
+      syscall(SYS_rt_sigaction, sig, &def, nullptr, sizeof def.mask);
+    }
   }
 }
 

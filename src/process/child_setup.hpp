@@ -13,8 +13,8 @@ namespace multiproc::detail {
 
 struct ChildSetup {
   pid_t parent_pid = 0;
-  int death_signal = 0;            // 0: the child does not die with its parent
-  const int* keep_fds = nullptr;   // sorted, unique, all greater than 2
+  int death_signal = 0;           // 0: the child does not die with its parent
+  const int* keep_fds = nullptr;  // sorted, unique, all greater than 2
   std::size_t keep_count = 0;
   const IdentitySeed* identity = nullptr;
   int (*entry)(void* context) = nullptr;  // the child's work; returns the exit code

@@ -34,9 +34,13 @@ void ChildState::require_owner(const char* operation) const {
   }
 }
 
-bool ChildState::try_reap() { return reap(WNOHANG); }
+bool ChildState::try_reap() {
+  return reap(WNOHANG);
+}
 
-void ChildState::reap_blocking() { reap(0); }
+void ChildState::reap_blocking() {
+  reap(0);
+}
 
 bool ChildState::reap(int flags) {
   {
@@ -94,9 +98,8 @@ void ChildState::signal(int signo) {
   int r = sys::pidfd_send_signal(pidfd_.get(), signo);
   // ESRCH: it ended and waits to be reaped; nothing to signal.
   if (r < 0 && r != -ESRCH) {
-    throw SystemError("pidfd_send_signal(" + signal_name(signo) + ", pid " +
-                          std::to_string(pid_) + ")",
-                      -r);
+    throw SystemError(
+        "pidfd_send_signal(" + signal_name(signo) + ", pid " + std::to_string(pid_) + ")", -r);
   }
 }
 

@@ -1,7 +1,7 @@
 // A child's uncaught exception, carried to the parent through one anonymous
-// shared page (a slot of a per-process slab) set up before the fork. The child writes it just before _exit;
-// the parent reads it after reaping, so the exit orders the two.
-// Not thread-safe; one writer (the child), then one reader (the parent).
+// shared page (a slot of a per-process slab) set up before the fork. The child writes it just
+// before _exit; the parent reads it after reaping, so the exit orders the two. Not thread-safe; one
+// writer (the child), then one reader (the parent).
 #pragma once
 
 #include <sys/types.h>

@@ -72,6 +72,8 @@ std::optional<ParentProcess> parent_process() {
   return ParentProcess{detail::g_self.parent_pid, detail::g_self.parent_name};
 }
 
-bool ParentProcess::is_alive() const { return ::getppid() == pid; }
+bool ParentProcess::is_alive() const {
+  return ::getppid() == pid;
+}
 
 }  // namespace multiproc

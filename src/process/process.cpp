@@ -100,7 +100,9 @@ Process::Process(ProcessOptions options, std::unique_ptr<detail::ProcessTarget> 
   number_ = number;
 }
 
-Process::~Process() { release(); }
+Process::~Process() {
+  release();
+}
 
 Process::Process(Process&& o) noexcept
     : options_(std::move(o.options_)),
@@ -174,7 +176,8 @@ void Process::start() {
 }
 
 void Process::require_started(const char* operation) const {
-  if (!child_) throw UsageError(std::string(operation) + ": process '" + name_ + "' was not started");
+  if (!child_)
+    throw UsageError(std::string(operation) + ": process '" + name_ + "' was not started");
 }
 
 void Process::collect_result() {
@@ -232,10 +235,13 @@ std::optional<pid_t> Process::pid() const {
   return child_ ? std::optional<pid_t>(child_->pid()) : std::nullopt;
 }
 
-void Process::set_name(std::string name) { name_ = std::move(name); }
+void Process::set_name(std::string name) {
+  name_ = std::move(name);
+}
 
 void Process::set_daemon(bool daemon) {
-  if (child_ || closed_) throw UsageError("set_daemon(): process '" + name_ + "' was already started");
+  if (child_ || closed_)
+    throw UsageError("set_daemon(): process '" + name_ + "' was already started");
   options_.daemon = daemon;
 }
 

@@ -66,8 +66,8 @@ void exit_handler() noexcept {
     for (auto& c : running_children()) (c->daemon() ? daemons : others).push_back(std::move(c));
     stop_all(daemons, policy.terminate_grace);
 
-    auto deadline = policy.join_timeout ? sys::Deadline::after(*policy.join_timeout)
-                                        : sys::Deadline::never();
+    auto deadline =
+        policy.join_timeout ? sys::Deadline::after(*policy.join_timeout) : sys::Deadline::never();
     std::vector<std::shared_ptr<ChildState>> late;
     for (auto& c : others) {
       if (!c->wait(deadline)) late.push_back(std::move(c));
@@ -124,7 +124,8 @@ namespace multiproc {
 
 std::vector<ProcessInfo> active_children() {
   std::vector<ProcessInfo> out;
-  for (const auto& c : detail::running_children()) out.push_back({c->pid(), c->name(), c->daemon()});
+  for (const auto& c : detail::running_children())
+    out.push_back({c->pid(), c->name(), c->daemon()});
   return out;
 }
 

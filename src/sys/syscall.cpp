@@ -33,7 +33,9 @@ int injected(Call call) noexcept {
   return 0;
 }
 
-int result_or_errno(long r) noexcept { return r < 0 ? -errno : static_cast<int>(r); }
+int result_or_errno(long r) noexcept {
+  return r < 0 ? -errno : static_cast<int>(r);
+}
 
 }  // namespace
 
@@ -93,11 +95,17 @@ void* map_shared(std::size_t bytes) noexcept {
   return p == MAP_FAILED ? nullptr : p;
 }
 
-void unmap(void* address, std::size_t bytes) noexcept { ::munmap(address, bytes); }
+void unmap(void* address, std::size_t bytes) noexcept {
+  ::munmap(address, bytes);
+}
 
-int close_fd(int fd) noexcept { return result_or_errno(::close(fd)); }
+int close_fd(int fd) noexcept {
+  return result_or_errno(::close(fd));
+}
 
-pid_t current_tid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+pid_t current_tid() noexcept {
+  return static_cast<pid_t>(::syscall(SYS_gettid));
+}
 
 namespace {
 int thread_count_from_stat() noexcept {

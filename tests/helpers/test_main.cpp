@@ -23,7 +23,8 @@ class LeakListener : public ::testing::EmptyTestEventListener {
     if (!children.empty()) {
       std::ostringstream msg;
       msg << "test left " << children.size() << " child process(es):";
-      for (const auto& c : children) msg << " [pid " << c.pid << " state " << c.state << " " << c.command << "]";
+      for (const auto& c : children)
+        msg << " [pid " << c.pid << " state " << c.state << " " << c.command << "]";
       ADD_FAILURE() << msg.str();
       for (const auto& c : children) {
         kill(c.pid, SIGKILL);
