@@ -197,25 +197,23 @@ TEST(ProcessIsolation, ChildStartedFromAThreadThatExitedLivesOnAndDiesWithThePro
   mp::Process parent(
       [](const TestPipe& out) {
         TestPipe ping, pong;
-        pid_t child_pid = 0;
-        std::thread starter([&] {
-          mp::Process child(
-              mp::ProcessOptions{.allow_fork_with_threads = true,
-                                 .pass_fds = {ping.read_fd(), pong.write_fd()}},
-              [](int in, int back) {
-                char c;
-                while (read(in, &c, 1) == 1) (void)!write(back, "pong", 4);
-                for (;;) pause();  // only the death signal may end it
-              },
-              ping.read_fd(), pong.write_fd());
-          child.start();
-          child_pid = *child.pid();
-        });
+        mp::Process child(
+            mp::ProcessOptions{.allow_fork_with_threads = true,
+                               .pass_fds = {ping.read_fd(), pong.write_fd()}},
+            [](int in, int back) {
+              char c;
+              while (read(in, &c, 1) == 1) (void)!write(back, "pong", 4);
+              for (;;) pause();  // only the death signal may end it
+            },
+            ping.read_fd(), pong.write_fd());
+        // The handle outlives the thread; only the forking is done there.
+        std::thread starter([&child] { child.start(); });
         starter.join();  // the thread that forked is gone now
         pong.close_write();
         ping.write("x");
         std::string answer = pong.read_some(4);  // end-of-file if the child died
-        out.write(std::to_string(child_pid) + " " + (answer == "pong" ? "alive" : "dead") + "\n");
+        out.write(std::to_string(*child.pid()) + " " + (answer == "pong" ? "alive" : "dead") +
+                  "\n");
         for (;;) pause();
       },
       std::ref(report));
@@ -262,6 +260,15 @@ TEST(ProcessIsolation, ForkInAThreadedProcessWorksWhenAllowed) {
   gate.write("x");
   other.join();
   EXPECT_EQ(p.exitcode(), 5);
+}
+
+TEST(ProcessIsolation, StartFromAnotherThreadGoesThroughTheLauncherAndJoinsFromAnyThread) {
+  mp::Process p(mp::ProcessOptions{.allow_fork_with_threads = true},
+                [] { return mp::parent_process()->pid == getppid() ? 9 : 1; });
+  std::thread starter([&p] { p.start(); });
+  starter.join();
+  p.join();  // from the main thread: any thread of the parent may wait
+  EXPECT_EQ(p.exitcode(), 9);
 }
 
 TEST(ProcessIsolation, IgnoredSigchldIsRefusedBecauseStatusWouldBeLost) {

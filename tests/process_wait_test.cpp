@@ -98,27 +98,65 @@ TEST(ProcessWait, DroppingTheHandleOfAnEndedChildReapsIt) {
   EXPECT_EQ(mp::testing::process_state(pid), '\0');
 }
 
-TEST(ProcessWait, DroppingTheHandleOfARunningChildNeitherBlocksNorKillsIt) {
-  TestPipe gate;
+TEST(ProcessWait, DroppingTheHandleOfARunningChildJoinsItAndLeavesNoZombie) {
+  TestPipe report;
   pid_t pid;
   {
-    mp::Process p = gated_child(gate, {.name = "dropped"});
+    mp::Process p([](const TestPipe& out) { out.write("finished"); }, std::ref(report));
     p.start();
     pid = *p.pid();
-  }
-  auto children = mp::active_children();
-  ASSERT_EQ(children.size(), 1u);
-  EXPECT_EQ(children[0].pid, pid);
-  EXPECT_EQ(children[0].name, "dropped");
-  // Its sentinel is gone with the handle: watch it through a pidfd of our own.
-  int pidfd = mp::testing::pidfd_open(pid);
-  ASSERT_GE(pidfd, 0);
-  gate.close_write();
-  pollfd fd{pidfd, POLLIN, 0};
-  ASSERT_EQ(poll(&fd, 1, 60'000), 1);
-  close(pidfd);
-  EXPECT_TRUE(mp::active_children().empty());  // reaps it
+  }  // joins: a non-daemon child is waited for, as Python waits at exit
+  EXPECT_EQ(report.read_all(), "finished");
   EXPECT_EQ(mp::testing::process_state(pid), '\0');
+  EXPECT_TRUE(mp::active_children().empty());
+}
+
+TEST(ProcessWait, DroppingTheHandleOfARunningDaemonTerminatesIt) {
+  TestPipe ready, report;
+  pid_t pid;
+  {
+    mp::Process p(
+        mp::ProcessOptions{.daemon = true},
+        [](const TestPipe& r, const TestPipe& out) {
+          static int fd = out.write_fd();
+          signal(SIGTERM, [](int) {
+            (void)!write(fd, "SIGTERM", 7);
+            _exit(0);
+          });
+          r.write("r");
+          for (;;) pause();
+        },
+        std::ref(ready), std::ref(report));
+    p.start();
+    pid = *p.pid();
+    ASSERT_EQ(ready.read_some(1), "r");
+  }
+  EXPECT_EQ(report.read_all(), "SIGTERM");
+  EXPECT_EQ(mp::testing::process_state(pid), '\0');
+}
+
+TEST(ProcessWait, DroppingTheHandleOfAStuckChildIsBounded) {
+  // A child that ignores SIGTERM and never ends: the destructor joins for the
+  // exit join timeout, sends SIGTERM, waits the grace period, then SIGKILLs.
+  mp::set_exit_join_timeout(20ms);
+  mp::set_exit_terminate_grace(20ms);
+  TestPipe ready;
+  pid_t pid;
+  {
+    mp::Process p(
+        [](const TestPipe& r) {
+          signal(SIGTERM, SIG_IGN);
+          r.write("r");
+          for (;;) pause();
+        },
+        std::ref(ready));
+    p.start();
+    pid = *p.pid();
+    ASSERT_EQ(ready.read_some(1), "r");
+  }
+  EXPECT_EQ(mp::testing::process_state(pid), '\0');
+  mp::set_exit_join_timeout(30s);
+  mp::set_exit_terminate_grace(1s);
 }
 
 TEST(ProcessWait, ActiveChildrenListsRunningChildrenOnly) {

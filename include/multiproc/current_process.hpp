@@ -37,14 +37,15 @@ ProcessInfo current_process();
 std::optional<ParentProcess> parent_process();
 
 // Children started by this process that are still running. Like Python, it
-// reaps the children that have ended, including those whose handle was dropped.
+// reaps the children that have ended.
 std::vector<ProcessInfo> active_children();
 
-// At normal exit (return from main, std::exit), daemon children are
-// terminated and the others joined, as in Python. The join waits at most this
-// long (default 30 s) before those children are stopped as daemons are:
-// SIGTERM, then SIGKILL after `grace` (default 1 s). Pass nullopt to wait
-// without a bound, as Python does.
+// When a Process handle is destroyed while its child runs, and at normal exit
+// (return from main, std::exit) for children whose handle still exists,
+// daemon children are terminated and the others joined, as in Python. The
+// join waits at most this long (default 30 s) before those children are
+// stopped as daemons are: SIGTERM, then SIGKILL after `grace` (default 1 s).
+// Pass nullopt to wait without a bound, as Python does.
 void set_exit_join_timeout(std::optional<std::chrono::nanoseconds> timeout);
 void set_exit_terminate_grace(std::chrono::nanoseconds grace);
 

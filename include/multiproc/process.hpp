@@ -31,13 +31,12 @@
 // Thread safety: a Process handle is used by one thread at a time; distinct
 // handles are independent. Methods are not async-signal-safe.
 //
-// Destruction: dropping the handle does not affect the child, as in Python. A
-// child that already ended is reaped at once. A running one is handed to the
-// process-wide registry (see active_children()), which reaps it at the next
-// start(), active_children() call or at exit; at normal exit of the parent,
-// daemon children are terminated and the others joined, both bounded in time
-// (see set_exit_join_timeout in current_process.hpp). The destructor never
-// blocks.
+// Destruction applies Python's exit rule to a child still running, and
+// reaps it, so a dropped handle never leaves a zombie: a daemon child is
+// terminated (SIGTERM, then SIGKILL after the exit grace period); any other
+// child is joined, for at most the exit join timeout, then stopped the same
+// way (see set_exit_join_timeout in current_process.hpp). Bounded in time.
+// Children whose handle still exists at normal exit get the same rule then.
 #pragma once
 
 #include <sys/types.h>
@@ -64,7 +63,8 @@ class ChildState;
 struct ProcessOptions {
   // Empty: "Process-N" (in a child: "Process-1:N", as Python numbers them).
   std::string name{};
-  // Daemon children are terminated at the parent's normal exit; others are joined.
+  // A daemon child is terminated when its handle is destroyed or the parent
+  // exits normally; another child is joined then (bounded).
   bool daemon = false;
   // The child gets `parent_death_signal` when its parent dies (PR_SET_PDEATHSIG),
   // and dies at once if the parent died before it could arm that signal.

@@ -1,11 +1,10 @@
 // The parent's view of one child: its PID, its pidfd, and how it ended.
-// Shared between a Process handle and the registry, so that a child whose
-// handle was dropped is still reaped. Thread-safe.
+// Shared between a Process handle and the registry (active_children and the
+// exit handler). Thread-safe.
 #pragma once
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -45,9 +44,6 @@ class ChildState {
   void stop(std::chrono::nanoseconds grace);
   // Closes the pidfd of a reaped child.
   void close_pidfd() noexcept;
-
-  // The handle was dropped while the child ran: the registry reaps it.
-  std::atomic<bool> detached{false};
 
  private:
   // waitid(P_PIDFD) with `flags` (WNOHANG or 0); true once reaped.

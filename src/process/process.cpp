@@ -130,14 +130,14 @@ Process& Process::operator=(Process&& o) noexcept {
 void Process::release() noexcept {
   if (!child_) return;
   try {
-    if (child_->try_reap()) {
-      detail::unregister_child(child_.get());
-    } else {
-      child_->detached.store(true);  // the registry reaps it later
-    }
+    // Python's exit rule, applied when the handle goes: a running daemon is
+    // terminated, another child joined (bounded), and either way reaped.
+    if (!child_->try_reap()) detail::end_children({child_});
   } catch (...) {
-    child_->detached.store(true);
+    // A copy of the handle in another process, or a failing system call:
+    // nothing more can be done here, and a destructor must not throw.
   }
+  detail::unregister_child(child_.get());
   child_.reset();
 }
 
@@ -145,7 +145,6 @@ void Process::start() {
   if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
   if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   require_children_reapable();
-  detail::reap_detached_children();
 
   auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
   std::vector<int> keep = descriptors_to_keep(options_, *target_);

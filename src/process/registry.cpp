@@ -41,8 +41,8 @@ Registry& registry() {
   return *r;
 }
 
-// Ends `children` together: SIGTERM to all, one shared grace period, then
-// SIGKILL to those still running. Bounded by `grace` plus the kill.
+// SIGTERM to all, one shared grace period, then SIGKILL to those still
+// running. Bounded by `grace` plus the kill.
 void stop_all(const std::vector<std::shared_ptr<ChildState>>& children,
               std::chrono::nanoseconds grace) {
   for (const auto& c : children) c->signal(SIGTERM);
@@ -53,26 +53,9 @@ void stop_all(const std::vector<std::shared_ptr<ChildState>>& children,
   for (const auto& c : children) c->wait(sys::Deadline::never());
 }
 
-// Python's rule at normal exit: daemon children are terminated, the others
-// joined; here the join is bounded too.
 void exit_handler() noexcept {
   try {
-    ExitPolicy policy;
-    {
-      std::lock_guard lock(g_policy_mu);
-      policy = g_policy;
-    }
-    std::vector<std::shared_ptr<ChildState>> daemons, others;
-    for (auto& c : running_children()) (c->daemon() ? daemons : others).push_back(std::move(c));
-    stop_all(daemons, policy.terminate_grace);
-
-    auto deadline =
-        policy.join_timeout ? sys::Deadline::after(*policy.join_timeout) : sys::Deadline::never();
-    std::vector<std::shared_ptr<ChildState>> late;
-    for (auto& c : others) {
-      if (!c->wait(deadline)) late.push_back(std::move(c));
-    }
-    stop_all(late, policy.terminate_grace);
+    end_children(running_children());
   } catch (...) {
     // Exit goes on; PR_SET_PDEATHSIG still ends the children.
   }
@@ -94,21 +77,33 @@ void unregister_child(const ChildState* child) noexcept {
   std::erase_if(r.children, [child](const auto& c) { return c.get() == child; });
 }
 
-void reap_detached_children() {
-  Registry& r = registry();
-  std::lock_guard lock(r.mu);
-  std::erase_if(r.children, [](const auto& c) { return c->detached.load() && c->try_reap(); });
-}
-
 std::vector<std::shared_ptr<ChildState>> running_children() {
   Registry& r = registry();
   std::lock_guard lock(r.mu);
-  std::erase_if(r.children, [](const auto& c) { return c->detached.load() && c->try_reap(); });
   std::vector<std::shared_ptr<ChildState>> out;
   for (const auto& c : r.children) {
     if (!c->try_reap()) out.push_back(c);
   }
   return out;
+}
+
+void end_children(const std::vector<std::shared_ptr<ChildState>>& children) {
+  ExitPolicy policy;
+  {
+    std::lock_guard lock(g_policy_mu);
+    policy = g_policy;
+  }
+  std::vector<std::shared_ptr<ChildState>> daemons, others;
+  for (const auto& c : children) (c->daemon() ? daemons : others).push_back(c);
+  stop_all(daemons, policy.terminate_grace);
+
+  auto deadline =
+      policy.join_timeout ? sys::Deadline::after(*policy.join_timeout) : sys::Deadline::never();
+  std::vector<std::shared_ptr<ChildState>> late;
+  for (const auto& c : others) {
+    if (!c->wait(deadline)) late.push_back(c);
+  }
+  stop_all(late, policy.terminate_grace);
 }
 
 void forget_children_after_fork() noexcept {
@@ -124,8 +119,9 @@ namespace multiproc {
 
 std::vector<ProcessInfo> active_children() {
   std::vector<ProcessInfo> out;
-  for (const auto& c : detail::running_children())
+  for (const auto& c : detail::running_children()) {
     out.push_back({c->pid(), c->name(), c->daemon()});
+  }
   return out;
 }
 
