@@ -11,6 +11,7 @@ BUILD_PACKAGES    := g++ cmake make pkg-config
 TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
 COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
 CLANG_PACKAGES    := $(TEST_PACKAGES) clang libclang-rt-14-dev
+BENCH_PACKAGES    := $(TEST_PACKAGES) python3
 LINT_PACKAGES     := clang-format
 
 # The project's own builds treat warnings as errors (g++ for `make test`,
@@ -65,10 +66,12 @@ coverage:
 	genhtml --quiet build-coverage/coverage.info --output-directory build-coverage/html
 	lcov --summary build-coverage/coverage.info
 
-bench: deps-test
+bench:
+	@$(ENSURE) $(BENCH_PACKAGES)
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMULTIPROC_BUILD_TESTS=OFF -DMULTIPROC_BUILD_EXAMPLES=OFF
 	cmake --build build-bench -j $(JOBS)
 	./build-bench/bench/process_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	python3 bench/python/process_start_join.py
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 

@@ -1,11 +1,9 @@
 #include "multiproc/error.hpp"
 
-#include <cstring>
-
 namespace multiproc {
 
 SystemError::SystemError(const std::string& operation, int errnum)
-    : Error("multiproc: " + operation + " failed: " + std::strerror(errnum)),
+    : Error("multiproc: " + operation + " failed: " + std::system_category().message(errnum)),
       code_(errnum, std::system_category()) {}
 
 ForkUnsafeError::ForkUnsafeError(int thread_count)

@@ -19,7 +19,7 @@ namespace {
 // Flushing takes the stream's lock, a write that costs a copy-on-write page
 // fault in a fresh child: flush only streams that hold unwritten data.
 void flush_if_pending(FILE* f) noexcept {
-  if (__fpending(f) > 0) std::fflush(f);
+  if (__fpending(f) > 0) (void)std::fflush(f);
 }
 
 // A C++ stream synchronised with stdio (the default) buffers nothing of its

@@ -1,5 +1,6 @@
 #include "process/child_setup.hpp"
 
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -66,7 +67,7 @@ void close_other_fds(const int* keep, std::size_t count) noexcept {
   kill(getpid(), signo);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
   _exit(128 + signo);  // a death signal whose default action is to ignore
 }
 
@@ -89,7 +90,7 @@ void run_child(const ChildSetup& setup) noexcept {
 
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
   exit_child(setup.entry(setup.context));
 }
 

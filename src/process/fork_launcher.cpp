@@ -109,7 +109,7 @@ pid_t fork_child(const ChildSetup& setup, bool allow_threads) {
     if (threads > 1) throw ForkUnsafeError(threads);
   }
   // Unwritten stdio buffers would otherwise be written by both processes.
-  std::fflush(nullptr);
+  (void)std::fflush(nullptr);
 
   bool main_thread = sys::current_tid() == ::getpid();
   pid_t pid = main_thread ? fork_blocked(setup) : launcher().fork(setup);

@@ -65,7 +65,9 @@ void exit_handler() noexcept {
 
 void register_child(std::shared_ptr<ChildState> child) {
   static std::once_flag exit_handler_once;
-  std::call_once(exit_handler_once, [] { std::atexit(exit_handler); });
+  // atexit fails only when its table is full; destructors and the death
+  // signal still end the children then.
+  std::call_once(exit_handler_once, [] { (void)std::atexit(exit_handler); });
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   r.children.push_back(std::move(child));
