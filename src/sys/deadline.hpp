@@ -23,6 +23,16 @@ class Deadline {
   bool is_never() const noexcept { return !at_.has_value(); }
   bool expired() const noexcept { return at_ && Clock::now() >= *at_; }
 
+  // The deadline as an absolute CLOCK_MONOTONIC timespec (steady_clock is
+  // CLOCK_MONOTONIC on Linux), for FUTEX_WAIT_BITSET; nullptr for never.
+  const timespec* absolute(timespec& storage) const noexcept {
+    if (!at_) return nullptr;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at_->time_since_epoch()).count();
+    storage.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    storage.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    return &storage;
+  }
+
   // Time left as a timespec for ppoll/futex (zero once expired); nullptr for never.
   const timespec* remaining(timespec& storage) const noexcept {
     if (!at_) return nullptr;
