@@ -7,7 +7,7 @@ JOBS      ?= $(shell nproc)
 BUILD     ?= build
 CMAKE_ARGS ?=
 
-BUILD_PACKAGES    := g++ cmake make pkg-config
+BUILD_PACKAGES    := g++ cmake make pkg-config libcereal-dev
 TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
 COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
 CLANG_PACKAGES    := $(TEST_PACKAGES) clang libclang-rt-14-dev
@@ -20,7 +20,7 @@ WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
-.PHONY: all build-main demo test test-asan coverage bench format format-check clean deps-build deps-test
+.PHONY: all build-main demo test test-asan fuzz coverage bench format format-check clean deps-build deps-test
 
 all: build-main
 
@@ -53,6 +53,24 @@ test-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
 
+# Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
+# corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).
+FUZZ_SECONDS ?= 20
+FUZZERS := frame_fuzz
+fuzz:
+	@$(ENSURE) $(CLANG_PACKAGES)
+	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  $(WERROR) -DMULTIPROC_SANITIZE=address,undefined -DMULTIPROC_FUZZ=ON \
+	  -DMULTIPROC_BUILD_TESTS=OFF -DMULTIPROC_BUILD_EXAMPLES=OFF -DMULTIPROC_BUILD_BENCH=OFF
+	cmake --build build-fuzz -j $(JOBS)
+	@for f in $(FUZZERS); do \
+	  rm -rf build-fuzz/corpus-$$f && cp -r tests/fuzz/corpus/$${f%_fuzz} build-fuzz/corpus-$$f && \
+	  echo "fuzzing $$f for $(FUZZ_SECONDS) s" && \
+	  if ./build-fuzz/tests/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1 \
+	    build-fuzz/corpus-$$f > build-fuzz/$$f.log 2>&1; then tail -n 6 build-fuzz/$$f.log; \
+	  else cat build-fuzz/$$f.log; exit 1; fi; \
+	done
+
 # Line coverage (gcov + lcov), child-side lines included; report in build-coverage/html.
 coverage:
 	@$(ENSURE) $(COVERAGE_PACKAGES)
@@ -84,4 +102,4 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD) build-asan build-coverage build-bench
+	rm -rf $(BUILD) build-asan build-coverage build-bench build-fuzz

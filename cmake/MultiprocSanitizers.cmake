@@ -14,3 +14,9 @@ if(MULTIPROC_COVERAGE)
   add_link_options(--coverage)
   add_compile_definitions(MULTIPROC_COVERAGE=1)
 endif()
+
+# MULTIPROC_FUZZ instruments everything for libFuzzer's coverage feedback;
+# the fuzz targets themselves link with -fsanitize=fuzzer.
+if(MULTIPROC_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()

@@ -54,4 +54,38 @@ class ForkUnsafeError : public UsageError {
   int thread_count_;
 };
 
+// The other end of a channel is gone (it closed, exited or was killed) and
+// nothing more will arrive: Python's EOFError.
+class EOFError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Sending failed because the other end is gone (EPIPE or ECONNRESET). No
+// SIGPIPE is ever raised by the library.
+class BrokenPipeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Bytes on a channel do not form a valid message: bad magic, a length over the
+// limit, a truncated frame. The channel cannot be trusted any more.
+class ProtocolError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A message could not be turned back into a value: wrong type, wrong size,
+// or bytes that the type's decoder rejects.
+class DecodeError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A deadline passed before the operation could complete.
+class TimeoutError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace multiproc

@@ -4,8 +4,11 @@
 //   namespace mp = multiproc;
 #pragma once
 
+#include "multiproc/bytes.hpp"
+#include "multiproc/connection.hpp"
 #include "multiproc/current_process.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
 #include "multiproc/process.hpp"
+#include "multiproc/serialization.hpp"

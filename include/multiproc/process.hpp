@@ -83,14 +83,12 @@ struct ProcessOptions {
 class Process {
  public:
   template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
+  requires detail::Target<F, Args...>
   explicit Process(F&& target, Args&&... args)
       : Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...) {}
 
   template <class F, class... Args>
-  requires std::invocable<std::decay_t<F>, std::decay_t<Args>...> Process(ProcessOptions options,
-                                                                          F&& target,
-                                                                          Args&&... args)
+  requires detail::Target<F, Args...> Process(ProcessOptions options, F&& target, Args&&... args)
       : Process(std::move(options),
                 detail::make_target(std::forward<F>(target), std::forward<Args>(args)...)) {}
 

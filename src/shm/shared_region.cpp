@@ -18,7 +18,8 @@ constexpr std::size_t kMaxRegion = std::size_t{1} << 40;
 
 void* map(int fd, std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) throw SystemError("mmap of a shared region of " + std::to_string(bytes) + " bytes", errno);
+  if (p == MAP_FAILED)
+    throw SystemError("mmap of a shared region of " + std::to_string(bytes) + " bytes", errno);
   return p;
 }
 
@@ -50,6 +51,8 @@ std::shared_ptr<SharedRegion> SharedRegion::adopt(sys::UniqueFd fd) {
   return std::shared_ptr<SharedRegion>(new SharedRegion(std::move(fd), data, bytes));
 }
 
-SharedRegion::~SharedRegion() { ::munmap(data_, size_); }
+SharedRegion::~SharedRegion() {
+  ::munmap(data_, size_);
+}
 
 }  // namespace multiproc::detail

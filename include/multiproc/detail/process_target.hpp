@@ -46,12 +46,22 @@ class BoundTarget final : public ProcessTarget {
       : f_(std::forward<G>(f)), args_(std::forward<A>(args)...) {}
 
   int run() override {
-    using R = std::invoke_result_t<F, Args...>;
-    if constexpr (std::is_same_v<R, int>) {
-      // A target that returns int sets the exit code, as main() does.
-      return std::apply(std::move(f_), std::move(args_));
+    // The child owns its arguments: hand them over as rvalues when the target
+    // takes them so, as lvalues otherwise (a target taking Connection&).
+    if constexpr (std::is_invocable_v<F, Args...>) {
+      return exit_code([&] { return std::apply(std::move(f_), std::move(args_)); });
     } else {
-      std::apply(std::move(f_), std::move(args_));
+      return exit_code([&] { return std::apply(f_, args_); });
+    }
+  }
+
+  // A target that returns int sets the exit code, as main() does.
+  template <class Call>
+  static int exit_code(Call call) {
+    if constexpr (std::is_same_v<decltype(call()), int>) {
+      return call();
+    } else {
+      call();
       return 0;
     }
   }
@@ -64,6 +74,12 @@ class BoundTarget final : public ProcessTarget {
   F f_;
   std::tuple<Args...> args_;
 };
+
+// A target is called with its arguments as rvalues, or failing that as lvalues.
+template <class F, class... Args>
+concept Target = std::is_invocable_v<std::decay_t<F>, std::decay_t<Args>...> ||
+                 std::is_invocable_v < std::decay_t<F>
+&, std::decay_t<Args>&... > ;
 
 template <class F, class... Args>
 std::unique_ptr<ProcessTarget> make_target(F&& f, Args&&... args) {

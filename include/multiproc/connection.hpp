@@ -1,0 +1,146 @@
+// multiproc/connection.hpp — Pipe() and Connection: typed messages between
+// two processes, Python's multiprocessing.Pipe.
+//
+//   auto [parent, child] = mp::Pipe();
+//   mp::Process p([](mp::Connection& c) { c.send(c.recv<int>() * 2); }, std::ref(child));
+//   p.start();
+//   parent.send(21);
+//   int answer = parent.recv<int>();        // 42
+//   if (parent.poll(100ms)) { ... }         // a message (or end of stream) is waiting
+//
+// A Connection is one end of a Unix stream socket. Messages are framed with
+// a 64-bit length, so messages of any size (2 GiB and far more) go through;
+// send<T>/recv<T> carry any Serializable value (serialization.hpp),
+// send_bytes/recv_bytes raw bytes.
+//
+// When the other end is gone (closed, exited, killed), recv raises EOFError
+// at once and send raises BrokenPipeError; SIGPIPE is never raised. Bytes that
+// are not valid frames raise ProtocolError — no crash, no huge allocation.
+//
+// Passing a Connection to a Process (by std::ref, or moved in) keeps its
+// descriptor open in the child; moved in, the parent's copy is closed at
+// start(), which is what lets the other end see end-of-file when the child dies.
+//
+// Thread safety: one thread at a time per Connection (as in Python). Fork
+// safety: a forked child may use a Connection passed to it. Not
+// async-signal-safe. Destruction closes the descriptor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "multiproc/bytes.hpp"
+#include "multiproc/detail/frame.hpp"
+#include "multiproc/error.hpp"
+#include "multiproc/serialization.hpp"
+
+namespace multiproc {
+
+namespace detail {
+class FrameReader;
+}  // namespace detail
+
+// recv_bytes_into: the message is larger than the buffer. It is not lost: it
+// travels in the exception.
+class BufferTooShort : public Error {
+ public:
+  BufferTooShort(std::size_t needed, std::size_t available, std::shared_ptr<Bytes> message);
+  const Bytes& message() const noexcept { return *message_; }
+
+ private:
+  std::shared_ptr<Bytes> message_;
+};
+
+class Connection {
+ public:
+  // Largest message accepted by default: a frame that announces more is a
+  // ProtocolError before anything is allocated.
+  static constexpr std::uint64_t kDefaultMaxMessage = std::uint64_t{1} << 40;  // 1 TiB
+
+  Connection() noexcept;  // closed
+  // Adopts a connected stream socket, e.g. one received by a spawned child.
+  // Throws UsageError (and leaves `fd` to the caller) if it is not one.
+  static Connection from_fd(int fd, bool readable = true, bool writable = true);
+  ~Connection();
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  template <class T>
+  void send(const T& value) {
+    Encoded<T> encoded(value);
+    send_frame(encoded.tag(), encoded.bytes());
+  }
+  // Blocks until a message arrives. EOFError when the other end is gone.
+  template <class T>
+  T recv() {
+    return decode_frame<T>(recv_frame(nullptr));
+  }
+  // nullopt if no whole message arrived within `timeout`.
+  template <class T>
+  std::optional<T> recv(std::chrono::nanoseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    if (!poll(timeout)) return std::nullopt;
+    return decode_frame<T>(recv_frame(&deadline));
+  }
+
+  void send_bytes(std::span<const std::byte> bytes) { send_frame(0, bytes); }
+  void send_bytes(std::string_view bytes) { send_frame(0, std::as_bytes(std::span(bytes))); }
+  Bytes recv_bytes();
+  std::optional<Bytes> recv_bytes(std::chrono::nanoseconds timeout);
+  // Receives into `buffer`; returns the message's size. BufferTooShort if it
+  // does not fit (the exception holds the message).
+  std::size_t recv_bytes_into(std::span<std::byte> buffer);
+
+  // Whether a message (or the end of the stream) is ready, waiting up to
+  // `timeout`; nullopt waits without limit. Python's default is 0.
+  bool poll(std::optional<std::chrono::nanoseconds> timeout = std::chrono::nanoseconds(0));
+
+  void close() noexcept;
+  bool closed() const noexcept { return fd_ < 0; }
+  bool readable() const noexcept { return readable_; }
+  bool writable() const noexcept { return writable_; }
+  // The socket, close-on-exec; for passing to another process.
+  int fd() const noexcept { return fd_; }
+  void set_max_message(std::uint64_t bytes) noexcept { max_message_ = bytes; }
+
+  // Keeps the socket open in a forked child that receives this Connection.
+  void multiproc_descriptors(std::vector<int>& out) const {
+    if (fd_ >= 0) out.push_back(fd_);
+  }
+
+ private:
+  Connection(int fd, bool readable, bool writable) noexcept;
+  friend std::pair<Connection, Connection> Pipe(bool duplex);
+  void send_frame(std::uint32_t tag, std::span<const std::byte> payload);
+  // Reads one frame; `deadline` nullptr blocks without limit.
+  detail::Frame recv_frame(const std::chrono::steady_clock::time_point* deadline);
+  void require(bool ok, const char* operation) const;
+  Bytes take_payload(const detail::Frame& frame);
+
+  template <class T>
+  static T decode_frame(const detail::Frame& frame) {
+    check_tag<T>(frame.tag);
+    return decode<T>(frame.payload);
+  }
+
+  int fd_ = -1;
+  bool readable_ = false;
+  bool writable_ = false;
+  std::uint64_t max_message_ = kDefaultMaxMessage;
+  std::unique_ptr<detail::FrameReader> reader_;
+  Bytes large_;
+};
+
+// Two connected ends. duplex: both send and receive; otherwise the first only
+// receives and the second only sends (Python's order).
+std::pair<Connection, Connection> Pipe(bool duplex = true);
+
+}  // namespace multiproc
