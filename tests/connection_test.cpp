@@ -1,7 +1,7 @@
 // Pipe and Connection: typed and raw messages, poll, peer death, hostile
 // bytes, and messages larger than 2 GiB.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "multiproc/multiproc.hpp"
 #include "ipc/frame.hpp"
+#include "multiproc/multiproc.hpp"
 
 namespace mp = multiproc;
 using namespace std::chrono_literals;

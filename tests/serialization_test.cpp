@@ -64,7 +64,8 @@ TEST(Serialization, ContiguousRangesAreTheirElementsBytes) {
 TEST(Serialization, GeneralTypesGoThroughCereal) {
   Job job{"render", {1, 2, 3}, std::map<std::string, double>{{"a", 0.5}}};
   EXPECT_EQ(round_trip(job), job);
-  using Mixed = std::tuple<int, std::string, std::variant<int, std::string>, std::vector<std::string>>;
+  using Mixed =
+      std::tuple<int, std::string, std::variant<int, std::string>, std::vector<std::string>>;
   Mixed m{7, "seven", std::string("VII"), {"a", "b"}};
   EXPECT_EQ(round_trip(m), m);
   mp::ExceptionInfo info{"std::runtime_error", "boom", 1234};
@@ -74,7 +75,7 @@ TEST(Serialization, GeneralTypesGoThroughCereal) {
 TEST(Serialization, ReceivingAsAnotherTypeIsADecodeError) {
   mp::Encoded<int> e(5);
   EXPECT_THROW(mp::check_tag<long>(e.tag()), mp::DecodeError);
-  EXPECT_THROW(mp::check_tag<int>(0), mp::DecodeError);  // raw bytes
+  EXPECT_THROW(mp::check_tag<int>(0), mp::DecodeError);        // raw bytes
   EXPECT_THROW(mp::decode<long>(e.bytes()), mp::DecodeError);  // 4 bytes cannot be a long
   std::vector<std::byte> odd(7);
   EXPECT_THROW(mp::decode<std::vector<int>>(odd), mp::DecodeError);
@@ -95,7 +96,8 @@ TEST(Serialization, HostileContainerSizeIsRefusedBeforeAllocating) {
 
 TEST(Serialization, InvalidBoolByteIsADecodeError) {
   // Found by the fuzzer: std::optional's flag with the value 2.
-  std::vector<std::byte> bytes{std::byte{2}, std::byte{0}, std::byte{0}, std::byte{0}, std::byte{0}};
+  std::vector<std::byte> bytes{std::byte{2}, std::byte{0}, std::byte{0}, std::byte{0},
+                               std::byte{0}};
   EXPECT_THROW(mp::decode<std::optional<int>>(bytes), mp::DecodeError);
 }
 

@@ -34,9 +34,7 @@ class Bytes {
   bool empty() const noexcept { return size_ == 0; }
   std::span<std::byte> span() noexcept { return {data_, size_}; }
   std::span<const std::byte> span() const noexcept { return {data_, size_}; }
-  std::string_view view() const noexcept {
-    return {reinterpret_cast<const char*>(data_), size_};
-  }
+  std::string_view view() const noexcept { return {reinterpret_cast<const char*>(data_), size_}; }
   std::vector<std::byte> to_vector() const { return {data_, data_ + size_}; }
 
   // Changes the size, keeping the first min(old, new) bytes. Throws

@@ -11,4 +11,5 @@
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
 #include "multiproc/process.hpp"
+#include "multiproc/queue.hpp"
 #include "multiproc/serialization.hpp"

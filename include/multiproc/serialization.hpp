@@ -1,8 +1,8 @@
 // multiproc/serialization.hpp — how values cross process boundaries.
 //
 // Three paths, chosen at compile time:
-//   1. Trivially copyable types (int, double, POD structs, std::array of them):
-//      their bytes, copied once. No format, no overhead.
+//   1. Trivially copyable types (int, double, POD structs, std::array of them)
+//      without a member serialize function: their bytes, copied once.
 //   2. Contiguous ranges of trivially copyable elements (std::string,
 //      std::vector<T>, std::basic_string<T>): the elements' bytes.
 //   3. Everything else: cereal's binary archive — standard containers,
@@ -52,9 +52,19 @@ namespace multiproc {
 
 namespace detail {
 
+// A class with a member serialize (or save/load) gets it used even when it is
+// trivially copyable: its author wants control of the format (validation in
+// load, say). Free-function serialization, as cereal has for std::array, does
+// not change the byte-copy path.
 template <class T>
-concept TriviallySerializable =
-    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T>;
+concept HasOwnSerialization = cereal::traits::has_member_serialize<T, OutArchive>::value ||
+    cereal::traits::has_member_save<T, OutArchive>::value ||
+    cereal::traits::has_member_versioned_serialize<T, OutArchive>::value ||
+    cereal::traits::has_member_versioned_save<T, OutArchive>::value;
+
+template <class T>
+concept TriviallySerializable = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
+                                !std::is_member_pointer_v<T> && !HasOwnSerialization<T>;
 
 template <class T>
 struct ContiguousOfTrivial : std::false_type {};
@@ -67,7 +77,7 @@ struct ContiguousOfTrivial<std::vector<E, A>>
 
 template <class T>
 concept CerealSerializable = cereal::traits::is_output_serializable<T, OutArchive>::value &&
-                             cereal::traits::is_input_serializable<T, InArchive>::value;
+    cereal::traits::is_input_serializable<T, InArchive>::value;
 
 // FNV-1a over the compiler's spelling of T: the same in every process built
 // from the same source, different for different types.
@@ -84,7 +94,7 @@ constexpr std::uint32_t type_tag() {
 // Whether T can cross a process boundary.
 template <class T>
 concept Serializable = detail::TriviallySerializable<T> || detail::ContiguousOfTrivial<T>::value ||
-                       detail::CerealSerializable<T>;
+    detail::CerealSerializable<T>;
 
 // The encoded bytes of a value. For paths 1 and 2 it only points at the
 // value's own bytes (keep the value alive); for path 3 it owns a buffer.

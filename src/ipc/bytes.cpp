@@ -12,7 +12,9 @@ namespace {
 constexpr std::size_t kMapThreshold = std::size_t{1} << 20;
 constexpr std::size_t kPage = 4096;
 
-std::size_t round_to_pages(std::size_t n) { return (n + kPage - 1) / kPage * kPage; }
+std::size_t round_to_pages(std::size_t n) {
+  return (n + kPage - 1) / kPage * kPage;
+}
 
 // Large message buffers ask for transparent huge pages: filling fresh memory
 // costs one fault per page, and with 4 KiB pages the faults (not the copy)
@@ -30,9 +32,13 @@ std::byte* map_bytes(std::size_t capacity) {
 
 }  // namespace
 
-Bytes::Bytes(std::size_t size) { resize(size); }
+Bytes::Bytes(std::size_t size) {
+  resize(size);
+}
 
-Bytes::~Bytes() { release(); }
+Bytes::~Bytes() {
+  release();
+}
 
 Bytes::Bytes(Bytes&& o) noexcept
     : data_(std::exchange(o.data_, nullptr)),

@@ -51,7 +51,8 @@ class SocketSource : public detail::ByteSource {
       timespec ts;
       int r = sys::poll_one(fd_, POLLIN, d.remaining(ts));
       if (r > 0) return;
-      if (r == 0) throw TimeoutError("multiproc: a message began to arrive but was not complete in time");
+      if (r == 0)
+        throw TimeoutError("multiproc: a message began to arrive but was not complete in time");
       if (r != -EINTR) throw SystemError("poll on a connection", -r);
     }
   }
@@ -64,8 +65,8 @@ class SocketSource : public detail::ByteSource {
 
 BufferTooShort::BufferTooShort(std::size_t needed, std::size_t available,
                                std::shared_ptr<Bytes> message)
-    : Error("multiproc: message of " + std::to_string(needed) + " bytes does not fit in a buffer of " +
-            std::to_string(available) + " bytes"),
+    : Error("multiproc: message of " + std::to_string(needed) +
+            " bytes does not fit in a buffer of " + std::to_string(available) + " bytes"),
       message_(std::move(message)) {}
 
 Connection::Connection() noexcept = default;
@@ -83,7 +84,9 @@ Connection Connection::from_fd(int fd, bool readable, bool writable) {
   return Connection(fd, readable, writable);
 }
 
-Connection::~Connection() { close(); }
+Connection::~Connection() {
+  close();
+}
 
 Connection::Connection(Connection&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
@@ -166,7 +169,9 @@ Bytes Connection::take_payload(const detail::Frame& f) {
   return out;
 }
 
-Bytes Connection::recv_bytes() { return take_payload(recv_frame(nullptr)); }
+Bytes Connection::recv_bytes() {
+  return take_payload(recv_frame(nullptr));
+}
 
 std::optional<Bytes> Connection::recv_bytes(std::chrono::nanoseconds timeout) {
   auto deadline = Clock::now() + timeout;

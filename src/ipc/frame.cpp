@@ -32,8 +32,7 @@ bool FrameReader::has_buffered_frame() const noexcept {
   FrameHeader h;
   std::memcpy(&h, buffer_.data() + pos_, sizeof h);
   // A bad header also counts: read() will not block before reporting it.
-  return h.magic != kFrameMagic || h.length > max_message_ ||
-         buffered() - sizeof h >= h.length;
+  return h.magic != kFrameMagic || h.length > max_message_ || buffered() - sizeof h >= h.length;
 }
 
 bool FrameReader::fill(ByteSource& source, std::size_t need) {
@@ -76,7 +75,8 @@ Frame FrameReader::read(ByteSource& source, Bytes& large) {
   pos_ += static_cast<std::size_t>(got);
   while (got < h.length) {
     if (got == large.size()) {
-      large.resize(static_cast<std::size_t>(std::min(h.length, 2 * static_cast<std::uint64_t>(large.size()))));
+      large.resize(static_cast<std::size_t>(
+          std::min(h.length, 2 * static_cast<std::uint64_t>(large.size()))));
     }
     std::size_t n = source.read(large.data() + got, large.size() - static_cast<std::size_t>(got));
     if (n == 0) {

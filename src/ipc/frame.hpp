@@ -32,7 +32,6 @@ class ByteSource {
   virtual std::size_t read(std::byte* dst, std::size_t max) = 0;
 };
 
-
 class FrameReader {
  public:
   explicit FrameReader(std::uint64_t max_message) : max_message_(max_message) {}

@@ -20,6 +20,12 @@ class Deadline {
     return dl;
   }
 
+  static Deadline at(Clock::time_point t) noexcept {
+    Deadline dl;
+    dl.at_ = t;
+    return dl;
+  }
+
   bool is_never() const noexcept { return !at_.has_value(); }
   bool expired() const noexcept { return at_ && Clock::now() >= *at_; }
 

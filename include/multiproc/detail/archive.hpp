@@ -34,8 +34,8 @@ class InArchive : public cereal::InputArchive<InArchive, cereal::AllowEmptyClass
     auto n = static_cast<std::size_t>(size);
     if (n == 0) return;  // an empty container may have no storage at all
     if (n > in_.size() - pos_) {
-      throw cereal::Exception("message truncated: needs " + std::to_string(n) + " more bytes, has " +
-                              std::to_string(in_.size() - pos_));
+      throw cereal::Exception("message truncated: needs " + std::to_string(n) +
+                              " more bytes, has " + std::to_string(in_.size() - pos_));
     }
     std::memcpy(data, in_.data() + pos_, n);
     pos_ += n;
@@ -57,13 +57,13 @@ template <class T>
 void epilogue(InArchive&, const T&) {}
 
 template <class T>
-  requires std::is_arithmetic_v<T>
+requires std::is_arithmetic_v<T>
 void CEREAL_SAVE_FUNCTION_NAME(OutArchive& ar, const T& t) {
   ar.saveBinary(std::addressof(t), sizeof(t));
 }
 template <class T>
-  requires std::is_arithmetic_v<T> && (!std::is_same_v<T, bool>)
-void CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, T& t) {
+requires std::is_arithmetic_v<T> &&
+    (!std::is_same_v<T, bool>)void CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, T& t) {
   ar.loadBinary(std::addressof(t), sizeof(t));
 }
 // A bool is one byte on the wire; any value but 0 or 1 is corrupt (and
@@ -103,9 +103,9 @@ template <class T>
 void CEREAL_LOAD_FUNCTION_NAME(InArchive& ar, cereal::SizeTag<T>& t) {
   ar(t.size);
   if (static_cast<std::uint64_t>(t.size) > ar.remaining()) {
-    throw cereal::Exception("container claims " + std::to_string(static_cast<std::uint64_t>(t.size)) +
-                            " elements with only " + std::to_string(ar.remaining()) +
-                            " bytes left");
+    throw cereal::Exception(
+        "container claims " + std::to_string(static_cast<std::uint64_t>(t.size)) +
+        " elements with only " + std::to_string(ar.remaining()) + " bytes left");
   }
 }
 

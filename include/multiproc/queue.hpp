@@ -1,0 +1,154 @@
+// multiproc/queue.hpp — Queue, SimpleQueue and JoinableQueue: many producers,
+// many consumers, across processes. Python's multiprocessing.Queue family.
+//
+//   mp::Queue<std::string> q;                 // unbounded; Queue<T>(maxsize) bounds it
+//   mp::Process p([](mp::Queue<std::string> q) { q.put("hello"); }, q);
+//   p.start();
+//   std::string s = q.get();                  // blocks; q.get(1s) -> std::optional
+//   p.join();
+//
+// Items are any Serializable value (serialization.hpp). They live in shared
+// memory (a memfd): a small item is copied into a ring there, a large one
+// beyond the ring; a get decodes straight from that memory. There is no
+// feeder thread: put() returns once the item is in the queue, so a child that
+// puts a large item and exits never waits for a reader (Python's classic
+// deadlock), and nothing is lost at exit.
+//
+// Crash consistency: an item becomes visible only when it is completely
+// written, so a producer killed in the middle of put() — of any size — never
+// delivers a partial item. Producers share one robust lock and consumers
+// another: a process killed while holding one is detected by the next user,
+// which carries on. A consumer killed inside get() leaves the item to the next
+// consumer. An unbounded queue never blocks put(); a bounded one blocks while
+// it holds `maxsize` items.
+//
+// Handles are cheap copies that all refer to the same queue (pass one to a
+// Process by value). A forked child keeps the queue's descriptors; fd() and
+// eventfd() with from_fd() rebuild a handle in another process.
+//
+// Thread safety: all methods, from any number of threads and processes. Not
+// async-signal-safe. Destruction of the last handle in the last process frees
+// the queue.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "multiproc/detail/queue_core.hpp"
+#include "multiproc/error.hpp"
+#include "multiproc/serialization.hpp"
+
+namespace multiproc {
+
+struct QueueOptions {
+  // Items the queue holds before put() blocks; 0: unbounded.
+  std::size_t maxsize = 0;
+  // Bytes of the shared ring for small items (rounded up to a power of two;
+  // 64 KiB to 1 GiB). Items over a quarter of it are stored beyond the ring.
+  std::size_t capacity_bytes = std::size_t{8} << 20;
+};
+
+template <class T>
+class Queue {
+  static_assert(Serializable<T>, "multiproc: Queue<T> needs a type that can cross processes");
+
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit Queue(QueueOptions options = {})
+      : core_(detail::QueueCore::create({options.maxsize, options.capacity_bytes},
+                                        Encoded<T>::tag())) {}
+  explicit Queue(std::size_t maxsize) : Queue(QueueOptions{.maxsize = maxsize}) {}
+
+  // Blocks while a bounded queue is full.
+  void put(const T& item) { (void)put_until(item, std::nullopt); }
+  // False if the queue stayed full for `timeout`.
+  bool put(const T& item, std::chrono::nanoseconds timeout) {
+    return put_until(item, Clock::now() + timeout);
+  }
+  // Python's put_nowait: false if the queue is full.
+  bool try_put(const T& item) { return put_until(item, Clock::now()); }
+
+  // Blocks until an item arrives.
+  T get() { return *get_until(std::nullopt); }
+  // nullopt if the queue stayed empty for `timeout`.
+  std::optional<T> get(std::chrono::nanoseconds timeout) { return get_until(Clock::now() + timeout); }
+  // Python's get_nowait: nullopt if the queue is empty.
+  std::optional<T> try_get() { return get_until(Clock::now()); }
+
+  // Approximate, as in Python: other processes change it at any moment.
+  std::size_t qsize() const { return static_cast<std::size_t>(core().qsize()); }
+  bool empty() const { return qsize() == 0; }
+  bool full() const { return core().maxsize() > 0 && qsize() >= core().maxsize(); }
+  std::size_t maxsize() const { return static_cast<std::size_t>(core().maxsize()); }
+
+  // Releases this handle; using it afterwards is a UsageError. The queue
+  // lives on in the other handles and processes.
+  void close() noexcept { core_.reset(); }
+  bool closed() const noexcept { return !core_; }
+
+  // The queue's memfd and eventfd, close-on-exec, for passing to another process.
+  int fd() const { return core().memfd(); }
+  int eventfd() const { return core().eventfd(); }
+  // Adopts both descriptors. UsageError if they are not a queue of T.
+  static Queue from_fd(int memfd, int eventfd) {
+    return Queue(detail::QueueCore::adopt(memfd, eventfd, Encoded<T>::tag()));
+  }
+  void multiproc_descriptors(std::vector<int>& out) const {
+    if (core_) {
+      out.push_back(core_->memfd());
+      out.push_back(core_->eventfd());
+    }
+  }
+  detail::QueueCore& core() const {
+    if (!core_) throw UsageError("Queue: this handle was closed");
+    return *core_;
+  }
+
+ protected:
+  explicit Queue(std::shared_ptr<detail::QueueCore> core) : core_(std::move(core)) {}
+
+ private:
+  bool put_until(const T& item, const detail::QueueCore::Deadline& deadline) {
+    Encoded<T> encoded(item);
+    return core().put(encoded.bytes(), deadline);
+  }
+  std::optional<T> get_until(const detail::QueueCore::Deadline& deadline) {
+    std::optional<T> out;
+    core().get([](void* ctx, std::span<const std::byte> bytes) {
+      static_cast<std::optional<T>*>(ctx)->emplace(decode<T>(bytes));
+    }, &out, deadline);
+    return out;
+  }
+
+  std::shared_ptr<detail::QueueCore> core_;
+};
+
+// Python's SimpleQueue: an unbounded queue with put, get, empty and close.
+template <class T>
+class SimpleQueue : public Queue<T> {
+ public:
+  SimpleQueue() : Queue<T>(QueueOptions{}) {}
+};
+
+// A Queue that also counts unfinished items: every get() is matched by a
+// task_done(), and join() waits until all items put so far are done.
+template <class T>
+class JoinableQueue : public Queue<T> {
+ public:
+  using Queue<T>::Queue;
+
+  // UsageError if called more times than items were put.
+  void task_done() { this->core().task_done(); }
+  void join() { (void)this->core().join(std::nullopt); }
+  // False if items were still unfinished after `timeout`.
+  bool join(std::chrono::nanoseconds timeout) {
+    return this->core().join(std::chrono::steady_clock::now() + timeout);
+  }
+};
+
+}  // namespace multiproc
