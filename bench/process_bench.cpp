@@ -4,11 +4,9 @@
 #include <benchmark/benchmark.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <multiproc/multiproc.hpp>
 
-#include <cstdio>
-#include <map>
-#include <string>
+#include <multiproc/multiproc.hpp>
+#include "ratio_reporter.hpp"
 
 namespace mp = multiproc;
 
@@ -33,33 +31,7 @@ static void BM_ProcessStartJoin(benchmark::State& state) {
 }
 BENCHMARK(BM_ProcessStartJoin)->UseRealTime();
 
-// Prints the ratio of each multiproc figure to its floor after the run.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
-      times_[r.run_name.function_name] = r.GetAdjustedRealTime();
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    auto floor = times_.find("BM_BareForkWaitpid");
-    auto ours = times_.find("BM_ProcessStartJoin");
-    if (floor != times_.end() && ours != times_.end()) {
-      std::printf("Process start+join / bare fork+waitpid = %.2fx (target <= 1.5x)\n",
-                  ours->second / floor->second);
-    }
-  }
-
- private:
-  std::map<std::string, double> times_;
-};
-
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
+  return multiproc::bench::run_with_ratios(
+      argc, argv, {{"BM_ProcessStartJoin", "BM_BareForkWaitpid", "<= 1.5x"}});
 }

@@ -1,7 +1,7 @@
 // Queue, SimpleQueue, JoinableQueue: across processes, bounded and
 // unbounded, small and large items, and processes killed in the middle.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -74,12 +74,14 @@ TEST(Queue, RingWrapsAroundManyTimes) {
   mp::Queue<std::string> q(mp::QueueOptions{.capacity_bytes = 64 * 1024});
   mp::Process p(
       [](mp::Queue<std::string> qq) {
-        for (int i = 0; i < 20000; ++i) qq.put(std::string(static_cast<size_t>(i % 300), static_cast<char>('a' + i % 26)));
+        for (int i = 0; i < 20000; ++i)
+          qq.put(std::string(static_cast<size_t>(i % 300), static_cast<char>('a' + i % 26)));
       },
       q);
   p.start();
   for (int i = 0; i < 20000; ++i) {
-    ASSERT_EQ(q.get(), std::string(static_cast<size_t>(i % 300), static_cast<char>('a' + i % 26))) << i;
+    ASSERT_EQ(q.get(), std::string(static_cast<size_t>(i % 300), static_cast<char>('a' + i % 26)))
+        << i;
   }
   p.join();
 }

@@ -13,3 +13,4 @@
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
 #include "multiproc/serialization.hpp"
+#include "multiproc/wait.hpp"

@@ -76,7 +76,9 @@ class Queue {
   // Blocks until an item arrives.
   T get() { return *get_until(std::nullopt); }
   // nullopt if the queue stayed empty for `timeout`.
-  std::optional<T> get(std::chrono::nanoseconds timeout) { return get_until(Clock::now() + timeout); }
+  std::optional<T> get(std::chrono::nanoseconds timeout) {
+    return get_until(Clock::now() + timeout);
+  }
   // Python's get_nowait: nullopt if the queue is empty.
   std::optional<T> try_get() { return get_until(Clock::now()); }
 
@@ -119,9 +121,11 @@ class Queue {
   }
   std::optional<T> get_until(const detail::QueueCore::Deadline& deadline) {
     std::optional<T> out;
-    core().get([](void* ctx, std::span<const std::byte> bytes) {
-      static_cast<std::optional<T>*>(ctx)->emplace(decode<T>(bytes));
-    }, &out, deadline);
+    core().get(
+        [](void* ctx, std::span<const std::byte> bytes) {
+          static_cast<std::optional<T>*>(ctx)->emplace(decode<T>(bytes));
+        },
+        &out, deadline);
     return out;
   }
 

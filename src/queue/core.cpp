@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstring>
 #include <exception>
@@ -22,6 +24,17 @@ using namespace queue;
 namespace {
 
 constexpr std::uint64_t kMinCapacity = 64 * 1024;
+// How long an unbounded put waits for a draining consumer before it stores
+// the item beyond the ring.
+constexpr auto kOverflowGrace = std::chrono::milliseconds(2);
+
+std::chrono::steady_clock::time_point to_time_point(const sys::Deadline& d) {
+  timespec ts;
+  const timespec* at = d.absolute(ts);
+  if (at == nullptr) return std::chrono::steady_clock::time_point::max();
+  return std::chrono::steady_clock::time_point(std::chrono::seconds(at->tv_sec) +
+                                               std::chrono::nanoseconds(at->tv_nsec));
+}
 constexpr std::uint64_t kMaxCapacity = std::uint64_t{1} << 30;
 
 void init_robust_mutex(pthread_mutex_t* m) {
@@ -170,11 +183,20 @@ bool QueueCore::put(std::span<const std::byte> bytes, const Deadline& deadline) 
     return fits();
   };
 
-  if (fits_inline && !free_for(inline_size, cap - reserve) && h.maxsize > 0) {
-    // Bounded: wait for consumers to make room in the ring.
-    if (!sleep_until([&] { return free_for(inline_size, cap - reserve); }, h.space_seq,
-                     h.producers_waiting, d)) {
-      return false;
+  if (fits_inline && !free_for(inline_size, cap - reserve)) {
+    // Full. A bounded queue waits for room. An unbounded one waits only
+    // while a consumer is draining the ring (the head moved since this
+    // process last overflowed), and briefly; otherwise the item goes beyond
+    // the ring at once, so put() never waits for a consumer that is not there.
+    auto room = [&] { return free_for(inline_size, cap - reserve); };
+    if (h.maxsize > 0) {
+      if (!sleep_until(room, h.space_seq, h.producers_waiting, d)) return false;
+    } else if (q.head_seen != q.head_at_overflow) {
+      auto grace = sys::Deadline::at(
+          std::min(std::chrono::steady_clock::now() + kOverflowGrace, to_time_point(d)));
+      if (!sleep_until(room, h.space_seq, h.producers_waiting, grace)) {
+        q.head_at_overflow = q.head_seen;
+      }
     }
   }
   if (fits_inline && free_for(inline_size, cap - reserve)) {
@@ -263,8 +285,14 @@ std::uint64_t QueueCore::qsize() const noexcept {
   return put > got ? put - got : 0;
 }
 
-std::uint64_t QueueCore::maxsize() const noexcept { return impl_->header->maxsize; }
-int QueueCore::memfd() const noexcept { return impl_->memfd.get(); }
-int QueueCore::eventfd() const noexcept { return impl_->eventfd.get(); }
+std::uint64_t QueueCore::maxsize() const noexcept {
+  return impl_->header->maxsize;
+}
+int QueueCore::memfd() const noexcept {
+  return impl_->memfd.get();
+}
+int QueueCore::eventfd() const noexcept {
+  return impl_->eventfd.get();
+}
 
 }  // namespace multiproc::detail

@@ -23,6 +23,9 @@ struct QueueCore::Impl {
   // is safe. head_seen is used under put_lock, tail_seen under get_lock.
   std::uint64_t head_seen = 0;
   std::uint64_t tail_seen = 0;
+  // The head when this process last overflowed an unbounded queue (under
+  // put_lock): while it has not moved, no consumer is draining the ring.
+  std::uint64_t head_at_overflow = ~std::uint64_t{0};
 
   ~Impl();
   std::uint64_t mask() const noexcept { return header->capacity - 1; }
@@ -59,11 +62,13 @@ template <class Ready>
 bool sleep_until(Ready ready, std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiting,
                  const sys::Deadline& deadline);
 // Wakes the sleepers on `seq`, if any waits (they re-check their condition).
-void wake_sleepers(std::atomic<std::uint32_t>& seq, const std::atomic<std::uint32_t>& waiting) noexcept;
+void wake_sleepers(std::atomic<std::uint32_t>& seq,
+                   const std::atomic<std::uint32_t>& waiting) noexcept;
 
 // Large items live in the memfd beyond the ring.
 void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef& ref);
-void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume, void* context);
+void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume,
+                void* context);
 
 }  // namespace queue
 }  // namespace multiproc::detail

@@ -23,8 +23,8 @@ void ensure_size(QueueCore::Impl& q, std::uint64_t end) {
   if (end <= size) return;
   std::uint64_t target = std::max(end, size + kGrowStep);
   if (::ftruncate(q.memfd.get(), static_cast<off_t>(target)) != 0) {
-    throw SystemError("growing a queue for a large item of " + std::to_string(end - size) + " bytes",
-                      errno);
+    throw SystemError(
+        "growing a queue for a large item of " + std::to_string(end - size) + " bytes", errno);
   }
   h.file_size.store(target);
 }
@@ -40,7 +40,8 @@ void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef&
   ensure_size(q, end);
   std::size_t done = 0;
   while (done < bytes.size()) {
-    long n = ::pwrite(q.memfd.get(), bytes.data() + done, std::min<std::size_t>(bytes.size() - done, 0x7ffff000),
+    long n = ::pwrite(q.memfd.get(), bytes.data() + done,
+                      std::min<std::size_t>(bytes.size() - done, 0x7ffff000),
                       static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -53,7 +54,8 @@ void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef&
 }
 
 // Under get_lock. Maps the item, hands it to `consume`, then frees its pages.
-void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume, void* context) {
+void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume,
+                void* context) {
   if (ref.length == 0) {
     consume(context, {});
     return;

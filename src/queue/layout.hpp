@@ -60,7 +60,7 @@ static_assert(sizeof(Header) <= kHeaderSize);
 enum class Kind : std::uint16_t { inline_item = 1, pad = 2, large_item = 3 };
 
 struct Record {
-  std::uint32_t size;   // whole record, header included, multiple of 8
+  std::uint32_t size;  // whole record, header included, multiple of 8
   Kind kind;
   std::uint16_t slack;  // padding after the payload (0..7)
 };
@@ -74,7 +74,11 @@ struct LargeRef {
 
 constexpr std::size_t kLargeRecordSize = sizeof(Record) + sizeof(LargeRef);
 
-constexpr std::uint64_t align8(std::uint64_t n) { return (n + 7) & ~std::uint64_t{7}; }
-constexpr std::uint64_t align_page(std::uint64_t n) { return (n + kPage - 1) & ~(kPage - 1); }
+constexpr std::uint64_t align8(std::uint64_t n) {
+  return (n + 7) & ~std::uint64_t{7};
+}
+constexpr std::uint64_t align_page(std::uint64_t n) {
+  return (n + kPage - 1) & ~(kPage - 1);
+}
 
 }  // namespace multiproc::detail::queue

@@ -19,7 +19,8 @@ sys::Deadline to_sys(const QueueCore::Deadline& d) {
 Guard::Guard(pthread_mutex_t* mutex, const sys::Deadline& deadline) : mutex_(mutex) {
   timespec ts;
   const timespec* at = deadline.absolute(ts);
-  int r = at == nullptr ? pthread_mutex_lock(mutex) : pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, at);
+  int r = at == nullptr ? pthread_mutex_lock(mutex)
+                        : pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, at);
   if (r == EOWNERDEAD) {
     // The holder died; every change it made is either committed or invisible.
     pthread_mutex_consistent(mutex);
@@ -34,7 +35,8 @@ Guard::~Guard() {
   if (locked_) pthread_mutex_unlock(mutex_);
 }
 
-void wake_sleepers(std::atomic<std::uint32_t>& seq, const std::atomic<std::uint32_t>& waiting) noexcept {
+void wake_sleepers(std::atomic<std::uint32_t>& seq,
+                   const std::atomic<std::uint32_t>& waiting) noexcept {
   if (waiting.load(std::memory_order_seq_cst) == 0) return;
   seq.fetch_add(1, std::memory_order_seq_cst);
   sys::futex_wake(seq, INT_MAX);  // sleepers with other deadlines re-check and sleep again
@@ -64,8 +66,12 @@ bool QueueCore::join(const Deadline& deadline) {
   return sleep_until(all_done, h.done_seq, h.joiners, to_sys(deadline));
 }
 
-void QueueCore::add_poller() noexcept { impl_->header->pollers.fetch_add(1); }
-void QueueCore::remove_poller() noexcept { impl_->header->pollers.fetch_sub(1); }
+void QueueCore::add_poller() noexcept {
+  impl_->header->pollers.fetch_add(1);
+}
+void QueueCore::remove_poller() noexcept {
+  impl_->header->pollers.fetch_sub(1);
+}
 
 bool QueueCore::ready() noexcept {
   Header& h = *impl_->header;
