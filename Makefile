@@ -90,6 +90,8 @@ bench:
 	cmake --build build-bench -j $(JOBS)
 	./build-bench/bench/process_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	python3 bench/python/process_start_join.py
+	./build-bench/bench/ipc_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+	python3 bench/python/ipc_bench.py
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 

@@ -2,11 +2,11 @@
 // same run: a bare socketpair ping-pong (C-level read/write) and memcpy.
 // The Python side is bench/python/ipc_bench.py; `make bench` runs both.
 #include <benchmark/benchmark.h>
-#include <multiproc/multiproc.hpp>
 #include <sched.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <multiproc/multiproc.hpp>
 
 #include <cstring>
 #include <string>
@@ -108,9 +108,15 @@ static void queue_throughput(benchmark::State& state, std::size_t size) {
   state.SetBytesProcessed(state.iterations() * static_cast<long>(size));
 }
 
-static void BM_Queue64B(benchmark::State& state) { queue_throughput(state, 64); }
-static void BM_Queue1MiB(benchmark::State& state) { queue_throughput(state, 1 << 20); }
-static void BM_Queue64MiB(benchmark::State& state) { queue_throughput(state, 64 << 20); }
+static void BM_Queue64B(benchmark::State& state) {
+  queue_throughput(state, 64);
+}
+static void BM_Queue1MiB(benchmark::State& state) {
+  queue_throughput(state, 1 << 20);
+}
+static void BM_Queue64MiB(benchmark::State& state) {
+  queue_throughput(state, 64 << 20);
+}
 BENCHMARK(BM_Queue64B)->UseRealTime();
 BENCHMARK(BM_Queue1MiB)->UseRealTime();
 BENCHMARK(BM_Queue64MiB)->UseRealTime()->Iterations(20);
@@ -124,8 +130,12 @@ static void memcpy_floor(benchmark::State& state, std::size_t size) {
   }
   state.SetBytesProcessed(state.iterations() * static_cast<long>(size));
 }
-static void BM_Memcpy1MiB(benchmark::State& state) { memcpy_floor(state, 1 << 20); }
-static void BM_Memcpy64MiB(benchmark::State& state) { memcpy_floor(state, 64 << 20); }
+static void BM_Memcpy1MiB(benchmark::State& state) {
+  memcpy_floor(state, 1 << 20);
+}
+static void BM_Memcpy64MiB(benchmark::State& state) {
+  memcpy_floor(state, 64 << 20);
+}
 BENCHMARK(BM_Memcpy1MiB)->UseRealTime();
 BENCHMARK(BM_Memcpy64MiB)->UseRealTime();
 

@@ -26,9 +26,10 @@ int main() {
     mine.send(ball);
     ball = mine.recv<int>();
   }
-  auto us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << "ping-pong: " << kRounds << " round trips, ball = " << ball << ", "
-            << us / kRounds << " us per round trip" << std::endl;
+  auto us =
+      std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "ping-pong: " << kRounds << " round trips, ball = " << ball << ", " << us / kRounds
+            << " us per round trip" << std::endl;
   std::cout << "child says: " << mine.recv<std::string>() << std::endl;
 
   child.join();

@@ -31,13 +31,14 @@ TEST(Wait, ReturnsTheReadyOnesInInputOrder) {
 TEST(Wait, WakesWhenAnotherProcessPutsIntoAQueue) {
   mp::Queue<int> q;
   TestPipe gate;
-  mp::Process producer(mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
-                       [](mp::Queue<int> qq, int gate_fd) {
-                         char c;
-                         (void)!read(gate_fd, &c, 1);
-                         qq.put(9);
-                       },
-                       q, gate.read_fd());
+  mp::Process producer(
+      mp::ProcessOptions{.pass_fds = {gate.read_fd()}},
+      [](mp::Queue<int> qq, int gate_fd) {
+        char c;
+        (void)!read(gate_fd, &c, 1);
+        qq.put(9);
+      },
+      q, gate.read_fd());
   producer.start();
   std::thread release([&gate] { gate.write("g"); });
   auto ready = mp::wait({q});  // no timeout

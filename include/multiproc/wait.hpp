@@ -50,8 +50,9 @@ class WaitObject {
 std::vector<std::size_t> wait(std::span<const WaitObject> objects,
                               std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
 
-inline std::vector<std::size_t> wait(std::initializer_list<WaitObject> objects,
-                                     std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+inline std::vector<std::size_t> wait(
+    std::initializer_list<WaitObject> objects,
+    std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
   return wait(std::span<const WaitObject>(objects.begin(), objects.size()), timeout);
 }
 
