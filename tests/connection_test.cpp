@@ -210,6 +210,24 @@ TEST(Connection, MessagesOfThreeGigabytesGoThrough) {
   EXPECT_EQ(p.exitcode(), 0);
 }
 
+TEST(Connection, CapturedInsteadOfPassedIsAClearError) {
+  auto [a, b] = mp::Pipe();
+  mp::Process p([&a] {
+    int reused = open("/dev/null", O_WRONLY | O_CLOEXEC);  // may take a's old number
+    (void)reused;
+    try {
+      a.send(1);
+      return 1;
+    } catch (const mp::UsageError&) {
+      return 0;
+    }
+  });
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_FALSE(b.poll());
+}
+
 TEST(Connection, FromFdAdoptsASocketAndRefusesAnythingElse) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -307,6 +308,37 @@ TEST(Queue, ClosedHandleAndBadOptionsAreClearErrors) {
   copy.put(1);  // the queue lives on in the other handle
   EXPECT_EQ(copy.get(), 1);
   EXPECT_THROW(mp::Queue<int>(mp::QueueOptions{.capacity_bytes = 100}), mp::UsageError);
+}
+
+TEST(Queue, CapturedInsteadOfPassedWorksForSmallItemsAndRefusesLargeOnes) {
+  // The child was not given the queue's descriptors; their numbers may now
+  // name other files. Small items travel through the inherited mapping; a
+  // large item must be refused, never written into a stranger's file.
+  mp::Queue<std::string> q;
+  char path[] = "/tmp/multiproc-captured-XXXXXX";
+  int probe = mkstemp(path);
+  ASSERT_GE(probe, 0);
+  close(probe);
+  mp::Process p([&q, &path] {
+    int reused = -1;
+    for (int i = 0; i < 64 && reused != q.fd(); ++i) reused = open(path, O_RDWR | O_CLOEXEC);
+    q.put("small");
+    try {
+      q.put(std::string(8 << 20, 'L'));
+      return 1;
+    } catch (const mp::UsageError&) {
+      return 0;
+    }
+  });
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_EQ(q.get(), "small");
+  EXPECT_EQ(q.get(10ms), std::nullopt);
+  struct stat st;
+  ASSERT_EQ(stat(path, &st), 0);
+  EXPECT_EQ(st.st_size, 0);  // nothing was written into the file that took the number
+  unlink(path);
 }
 
 TEST(SimpleQueue, PutGetEmpty) {

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "multiproc/bytes.hpp"
+#include "multiproc/detail/fd_check.hpp"
 #include "multiproc/detail/frame.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
@@ -113,7 +114,7 @@ class Connection {
 
   // Keeps the socket open in a forked child that receives this Connection.
   void multiproc_descriptors(std::vector<int>& out) const {
-    if (fd_ >= 0) out.push_back(fd_);
+    if (fd_ >= 0 && fd_check_.valid(fd_)) out.push_back(fd_);
   }
 
  private:
@@ -132,6 +133,7 @@ class Connection {
   }
 
   int fd_ = -1;
+  detail::FdCheck fd_check_;
   bool readable_ = false;
   bool writable_ = false;
   std::uint64_t max_message_ = kDefaultMaxMessage;

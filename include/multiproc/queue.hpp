@@ -93,7 +93,8 @@ class Queue {
   void close() noexcept { core_.reset(); }
   bool closed() const noexcept { return !core_; }
 
-  // The queue's memfd and eventfd, close-on-exec, for passing to another process.
+  // The queue's memfd and eventfd, close-on-exec, for passing to another
+  // process (-1 in a forked child that was not given them).
   int fd() const { return core().memfd(); }
   int eventfd() const { return core().eventfd(); }
   // Adopts both descriptors. UsageError if they are not a queue of T.
@@ -101,9 +102,9 @@ class Queue {
     return Queue(detail::QueueCore::adopt(memfd, eventfd, Encoded<T>::tag()));
   }
   void multiproc_descriptors(std::vector<int>& out) const {
-    if (core_) {
-      out.push_back(core_->memfd());
-      out.push_back(core_->eventfd());
+    if (!core_) return;
+    for (int fd : {core_->memfd(), core_->eventfd()}) {
+      if (fd >= 0) out.push_back(fd);
     }
   }
   detail::QueueCore& core() const {

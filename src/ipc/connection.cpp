@@ -90,7 +90,7 @@ BufferTooShort::BufferTooShort(std::size_t needed, std::size_t available,
 Connection::Connection() noexcept = default;
 
 Connection::Connection(int fd, bool readable, bool writable) noexcept
-    : fd_(fd), readable_(readable), writable_(writable) {}
+    : fd_(fd), fd_check_(fd), readable_(readable), writable_(writable) {}
 
 Connection Connection::from_fd(int fd, bool readable, bool writable) {
   int type = 0;
@@ -108,6 +108,7 @@ Connection::~Connection() {
 
 Connection::Connection(Connection&& o) noexcept
     : fd_(std::exchange(o.fd_, -1)),
+      fd_check_(o.fd_check_),
       readable_(std::exchange(o.readable_, false)),
       writable_(std::exchange(o.writable_, false)),
       max_message_(o.max_message_),
@@ -118,6 +119,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
     close();
     fd_ = std::exchange(o.fd_, -1);
+    fd_check_ = o.fd_check_;
     readable_ = std::exchange(o.readable_, false);
     writable_ = std::exchange(o.writable_, false);
     max_message_ = o.max_message_;
@@ -128,7 +130,8 @@ Connection& Connection::operator=(Connection&& o) noexcept {
 }
 
 void Connection::close() noexcept {
-  if (fd_ >= 0) sys::close_fd(fd_);
+  // In a forked child that was not given this Connection, the number is not ours.
+  if (fd_ >= 0 && fd_check_.valid(fd_)) sys::close_fd(fd_);
   fd_ = -1;
   readable_ = writable_ = false;
   reader_.reset();
@@ -137,6 +140,11 @@ void Connection::close() noexcept {
 
 void Connection::require(bool ok, const char* operation) const {
   if (fd_ < 0) throw UsageError(std::string(operation) + ": the connection is closed");
+  if (!fd_check_.valid(fd_)) {
+    throw UsageError(std::string(operation) +
+                     ": this process does not have the connection's socket (it was captured, not "
+                     "passed to the Process); pass the Connection as a Process argument");
+  }
   if (!ok) throw UsageError(std::string(operation) + ": this end of the pipe does not allow it");
 }
 

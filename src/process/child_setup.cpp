@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "multiproc/detail/fd_check.hpp"
 #include "process/exception_report.hpp"
 #include "process/fork_launcher.hpp"
 #include "process/registry.hpp"
@@ -83,6 +84,7 @@ void run_child(const ChildSetup& setup) noexcept {
   if (setup.death_signal != 0 && getppid() != setup.parent_pid) {
     die_like_parent_death(setup.death_signal);
   }
+  detail::bump_fork_generation();
   install_identity(*setup.identity);
   forget_children_after_fork();
   forget_launcher_after_fork();

@@ -53,6 +53,8 @@ std::unique_ptr<QueueCore::Impl> map_queue(sys::UniqueFd memfd, sys::UniqueFd ef
   std::size_t bytes = kHeaderSize + capacity;
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, memfd.get(), 0);
   if (p == MAP_FAILED) throw SystemError("mmap of a queue", errno);
+  impl->memfd_check = detail::FdCheck(memfd.get());
+  impl->eventfd_check = detail::FdCheck(efd.get());
   impl->memfd = std::move(memfd);
   impl->eventfd = std::move(efd);
   impl->header = static_cast<Header*>(p);
@@ -91,7 +93,7 @@ void commit(QueueCore::Impl& q, std::uint64_t new_tail) {
   h.tail.store(new_tail, std::memory_order_seq_cst);
   h.put_count.store(h.put_count.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   wake_sleepers(h.data_seq, h.consumers_waiting);
-  if (h.pollers.load(std::memory_order_seq_cst) > 0) {
+  if (h.pollers.load(std::memory_order_seq_cst) > 0 && q.eventfd_check.valid(q.eventfd.get())) {
     std::uint64_t one = 1;
     (void)!::write(q.eventfd.get(), &one, sizeof one);  // EAGAIN at the counter's limit is fine
   }
@@ -101,6 +103,18 @@ void commit(QueueCore::Impl& q, std::uint64_t new_tail) {
 
 QueueCore::Impl::~Impl() {
   if (header != nullptr) ::munmap(header, mapped);
+  // In a forked child that was not given the descriptors, they are not ours.
+  if (!memfd_check.valid(memfd.get())) memfd.release();
+  if (!eventfd_check.valid(eventfd.get())) eventfd.release();
+}
+
+int QueueCore::Impl::file() const {
+  if (!memfd_check.valid(memfd.get())) {
+    throw UsageError(
+        "Queue: this process does not have the queue's descriptors (it was captured, not passed "
+        "to the Process); pass the Queue as a Process argument to put or get large items");
+  }
+  return memfd.get();
 }
 
 QueueCore::QueueCore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "multiproc/detail/fd_check.hpp"
 #include "multiproc/detail/queue_core.hpp"
 #include "queue/layout.hpp"
 #include "sys/deadline.hpp"
@@ -16,6 +17,8 @@ namespace multiproc::detail {
 struct QueueCore::Impl {
   sys::UniqueFd memfd;
   sys::UniqueFd eventfd;
+  detail::FdCheck memfd_check;
+  detail::FdCheck eventfd_check;
   queue::Header* header = nullptr;
   std::byte* ring = nullptr;
   std::size_t mapped = 0;
@@ -29,6 +32,9 @@ struct QueueCore::Impl {
 
   ~Impl();
   std::uint64_t mask() const noexcept { return header->capacity - 1; }
+  // The memfd, for large items; UsageError in a forked child that was not
+  // given the queue's descriptors (its small items still work, by mapping).
+  int file() const;
 };
 
 namespace queue {

@@ -22,7 +22,7 @@ void ensure_size(QueueCore::Impl& q, std::uint64_t end) {
   std::uint64_t size = h.file_size.load();
   if (end <= size) return;
   std::uint64_t target = std::max(end, size + kGrowStep);
-  if (::ftruncate(q.memfd.get(), static_cast<off_t>(target)) != 0) {
+  if (::ftruncate(q.file(), static_cast<off_t>(target)) != 0) {
     throw SystemError(
         "growing a queue for a large item of " + std::to_string(end - size) + " bytes", errno);
   }
@@ -40,7 +40,7 @@ void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef&
   ensure_size(q, end);
   std::size_t done = 0;
   while (done < bytes.size()) {
-    long n = ::pwrite(q.memfd.get(), bytes.data() + done,
+    long n = ::pwrite(q.file(), bytes.data() + done,
                       std::min<std::size_t>(bytes.size() - done, 0x7ffff000),
                       static_cast<off_t>(offset + done));
     if (n < 0) {
@@ -64,7 +64,7 @@ void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer con
     throw ProtocolError("multiproc: queue record points outside the queue");
   }
   std::size_t span = align_page(ref.length);
-  void* p = ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, q.memfd.get(),
+  void* p = ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, q.file(),
                    static_cast<off_t>(ref.offset));
   if (p == MAP_FAILED) throw SystemError("mapping a large queue item", errno);
   struct Unmap {
@@ -78,7 +78,7 @@ void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer con
       ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                   static_cast<off_t>(n));
     }
-  } unmap{p, span, q.memfd.get(), ref.offset};
+  } unmap{p, span, q.file(), ref.offset};
   consume(context, {static_cast<const std::byte*>(p), static_cast<std::size_t>(ref.length)});
 }
 

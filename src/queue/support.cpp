@@ -80,7 +80,9 @@ bool QueueCore::ready() noexcept {
   // Empty: make the eventfd unreadable, then look again, in case an item
   // (and its write to the eventfd) came in between.
   std::uint64_t drained;
-  (void)!::read(impl_->eventfd.get(), &drained, sizeof drained);
+  if (impl_->eventfd_check.valid(impl_->eventfd.get())) {
+    (void)!::read(impl_->eventfd.get(), &drained, sizeof drained);
+  }
   return nonempty();
 }
 

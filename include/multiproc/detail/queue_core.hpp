@@ -43,6 +43,7 @@ class QueueCore {
   void task_done();
   bool join(const Deadline& deadline);
 
+  // The descriptors, or -1 in a forked child that was not given them.
   int memfd() const noexcept;
   int eventfd() const noexcept;
 
