@@ -9,6 +9,7 @@
 #include <iostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mp = multiproc;
@@ -98,6 +99,35 @@ int main() {
   crasher.start();
   crasher.join();
   std::cout << "  " << crasher.exit_status()->describe() << "; the parent carries on" << std::endl;
+
+  section("6. a Queue carries results from several children; a Pipe reports its peer's death");
+  mp::Queue<std::pair<int, long>> results;
+  std::vector<mp::Process> workers;
+  for (int id = 0; id < 3; ++id) {
+    workers.emplace_back(
+        [](mp::Queue<std::pair<int, long>> out, int worker) {
+          long sum = 0;
+          for (long i = 0; i <= 1'000'000L * (worker + 1); ++i) sum += i;
+          out.put({worker, sum});
+        },
+        results, id);
+  }
+  for (auto& w : workers) w.start();
+  for (int i = 0; i < 3; ++i) {
+    auto [worker, sum] = results.get();
+    std::cout << "  worker " << worker << " sent " << sum << std::endl;
+  }
+  for (auto& w : workers) w.join();
+  auto [here, there] = mp::Pipe();
+  mp::Process doomed([](mp::Connection&) { std::abort(); }, std::move(there));
+  doomed.start();
+  try {
+    here.recv<int>();
+  } catch (const mp::EOFError&) {
+    doomed.join();
+    std::cout << "  the peer " << doomed.exit_status()->describe()
+              << "; recv raised EOFError at once instead of hanging" << std::endl;
+  }
 
   std::cout << "\nchildren still running: " << mp::active_children().size() << "\ndemo finished"
             << std::endl;

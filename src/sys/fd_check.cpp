@@ -7,8 +7,12 @@ namespace {
 std::atomic<std::uint32_t> g_generation{1};
 }  // namespace
 
-void bump_fork_generation() noexcept { g_generation.fetch_add(1, std::memory_order_relaxed); }
-std::uint32_t fork_generation() noexcept { return g_generation.load(std::memory_order_relaxed); }
+void bump_fork_generation() noexcept {
+  g_generation.fetch_add(1, std::memory_order_relaxed);
+}
+std::uint32_t fork_generation() noexcept {
+  return g_generation.load(std::memory_order_relaxed);
+}
 
 FdCheck::FdCheck(int fd) noexcept {
   struct stat st;
