@@ -150,6 +150,10 @@ T decode(std::span<const std::byte> bytes) {
                         " bytes is not a whole number of " + std::to_string(sizeof(E)) +
                         "-byte elements");
     }
+    auto* first = reinterpret_cast<const E*>(bytes.data());
+    if (reinterpret_cast<std::uintptr_t>(first) % alignof(E) == 0) {
+      return T(first, first + bytes.size() / sizeof(E));  // one copy, no zero-fill
+    }
     T value;
     value.resize(bytes.size() / sizeof(E));
     if (!bytes.empty()) std::memcpy(static_cast<void*>(value.data()), bytes.data(), bytes.size());

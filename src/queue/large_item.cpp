@@ -29,15 +29,38 @@ void ensure_size(QueueCore::Impl& q, std::uint64_t end) {
   h.file_size.store(target);
 }
 
+void punch(int fd, std::uint64_t offset, std::uint64_t length) {
+  if (length == 0) return;
+  ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+              static_cast<off_t>(length));
+}
+
+// Where a large item of `length` page-rounded bytes goes: the spare extent
+// (its pages already allocated: no zero-filling) when it is big enough,
+// otherwise fresh space at the end of the file.
+std::uint64_t place(QueueCore::Impl& q, std::uint64_t length) {
+  Header& h = *q.header;
+  if (std::uint64_t spare = h.spare_extent.exchange(0); spare != 0) {
+    std::uint64_t offset = extent_offset(spare), have = extent_length(spare);
+    if (have >= length) {
+      punch(q.file(), offset + length, have - length);  // the rest is not kept
+      return offset;
+    }
+    punch(q.file(), offset, have);
+  }
+  std::uint64_t offset = h.file_end.load();
+  ensure_size(q, offset + length);
+  h.file_end.store(offset + length);
+  return offset;
+}
+
 }  // namespace
 
-// Under put_lock. The space is taken from file_end only once the bytes are
-// written: a producer killed here leaves nothing a consumer could see.
+// Under put_lock. Nothing refers to the space until the record is committed:
+// a producer killed here leaves nothing a consumer could see (at worst, the
+// extent's pages until the queue is freed).
 void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef& ref) {
-  Header& h = *q.header;
-  std::uint64_t offset = h.file_end.load();
-  std::uint64_t end = offset + align_page(bytes.size());
-  ensure_size(q, end);
+  std::uint64_t offset = place(q, align_page(bytes.size()));
   std::size_t done = 0;
   while (done < bytes.size()) {
     long n = ::pwrite(q.file(), bytes.data() + done,
@@ -49,7 +72,6 @@ void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef&
     }
     done += static_cast<std::size_t>(n);
   }
-  h.file_end.store(end);
   ref = {offset, bytes.size()};
 }
 
@@ -60,25 +82,29 @@ void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer con
     consume(context, {});
     return;
   }
-  if (ref.offset % kPage != 0 || ref.offset + ref.length > q.header->file_end.load()) {
+  if (ref.offset % kPage != 0 || ref.offset + ref.length > q.header->file_size.load()) {
     throw ProtocolError("multiproc: queue record points outside the queue");
   }
   std::size_t span = align_page(ref.length);
   void* p = ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, q.file(),
                    static_cast<off_t>(ref.offset));
   if (p == MAP_FAILED) throw SystemError("mapping a large queue item", errno);
-  struct Unmap {
+  struct Release {
+    QueueCore::Impl& q;
     void* p;
     std::size_t n;
-    int fd;
     std::uint64_t offset;
-    ~Unmap() {
+    // Keep the extent for the next large item if the spare slot is free;
+    // otherwise give its pages back.
+    ~Release() {
       ::munmap(p, n);
-      // Give the pages back; the offset range is never used again.
-      ::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
-                  static_cast<off_t>(n));
+      std::uint64_t none = 0;
+      if (!packable(offset, n) ||
+          !q.header->spare_extent.compare_exchange_strong(none, pack_extent(offset, n))) {
+        punch(q.memfd.get(), offset, n);
+      }
     }
-  } unmap{p, span, q.file(), ref.offset};
+  } release{q, p, span, ref.offset};
   consume(context, {static_cast<const std::byte*>(p), static_cast<std::size_t>(ref.length)});
 }
 

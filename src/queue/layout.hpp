@@ -38,6 +38,10 @@ struct alignas(64) Header {
   std::atomic<std::uint64_t> put_count;         // committed items
   std::atomic<std::uint64_t> file_end;          // where the next large item goes
   std::atomic<std::uint64_t> file_size;         // the memfd's size
+  // An extent of a large item already read, kept with its pages for the next
+  // large item (packed by pack_extent; 0: none). Consumers leave it, producers
+  // take it, each with one atomic operation, so the two locks need not meet.
+  alignas(64) std::atomic<std::uint64_t> spare_extent;
 
   // Consumer side (written under get_lock).
   alignas(64) std::atomic<std::uint64_t> head;  // ring position of the next record
@@ -73,6 +77,20 @@ struct LargeRef {
 };
 
 constexpr std::size_t kLargeRecordSize = sizeof(Record) + sizeof(LargeRef);
+
+// An extent as pages: 40 bits of offset, 24 of length (up to 64 GiB).
+constexpr std::uint64_t pack_extent(std::uint64_t offset, std::uint64_t length) {
+  return (offset / kPage) << 24 | (length / kPage);
+}
+constexpr std::uint64_t extent_offset(std::uint64_t packed) {
+  return (packed >> 24) * kPage;
+}
+constexpr std::uint64_t extent_length(std::uint64_t packed) {
+  return (packed & 0xffffff) * kPage;
+}
+constexpr bool packable(std::uint64_t offset, std::uint64_t length) {
+  return length / kPage < (1u << 24) && offset / kPage < (std::uint64_t{1} << 40);
+}
 
 constexpr std::uint64_t align8(std::uint64_t n) {
   return (n + 7) & ~std::uint64_t{7};
