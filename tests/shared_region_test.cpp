@@ -1,7 +1,7 @@
 // SharedRegion and the futex wrappers: the two primitives that shared
 // objects (Event, Lock, Queue, ...) stand on.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>

@@ -4,8 +4,16 @@
 //   namespace mp = multiproc;
 #pragma once
 
+#include "multiproc/array.hpp"
+#include "multiproc/barrier.hpp"
+#include "multiproc/condition.hpp"
 #include "multiproc/current_process.hpp"
 #include "multiproc/error.hpp"
+#include "multiproc/event.hpp"
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
+#include "multiproc/lock.hpp"
 #include "multiproc/process.hpp"
+#include "multiproc/semaphore.hpp"
+#include "multiproc/shared_memory.hpp"
+#include "multiproc/value.hpp"

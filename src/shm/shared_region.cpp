@@ -18,7 +18,8 @@ constexpr std::size_t kMaxRegion = std::size_t{1} << 40;
 
 void* map(int fd, std::size_t bytes) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (p == MAP_FAILED) throw SystemError("mmap of a shared region of " + std::to_string(bytes) + " bytes", errno);
+  if (p == MAP_FAILED)
+    throw SystemError("mmap of a shared region of " + std::to_string(bytes) + " bytes", errno);
   return p;
 }
 
@@ -50,6 +51,24 @@ std::shared_ptr<SharedRegion> SharedRegion::adopt(sys::UniqueFd fd) {
   return std::shared_ptr<SharedRegion>(new SharedRegion(std::move(fd), data, bytes));
 }
 
-SharedRegion::~SharedRegion() { ::munmap(data_, size_); }
+SharedRegion::SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept
+    : fd_(std::move(fd)), data_(data), size_(size) {
+  struct stat st;
+  if (::fstat(fd_.get(), &st) == 0) {
+    device_ = st.st_dev;
+    inode_ = st.st_ino;
+  }
+}
+
+bool SharedRegion::fd_is_open() const noexcept {
+  struct stat st;
+  return ::fstat(fd_.get(), &st) == 0 && st.st_dev == device_ && st.st_ino == inode_;
+}
+
+SharedRegion::~SharedRegion() {
+  ::munmap(data_, size_);
+  // Never close a descriptor number that now names something else.
+  if (!fd_is_open()) (void)fd_.release();
+}
 
 }  // namespace multiproc::detail

@@ -8,6 +8,8 @@
 // themselves are the user's to synchronise.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 
@@ -32,14 +34,19 @@ class SharedRegion {
   std::size_t size() const noexcept { return size_; }
   // The memfd, for passing to another process. Close-on-exec.
   int fd() const noexcept { return fd_.get(); }
+  // Whether fd() is still open here and still names this region. In a forked
+  // child that did not receive the region as a Process argument, the
+  // descriptor was closed (and its number may have been reused).
+  bool fd_is_open() const noexcept;
 
  private:
-  SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept
-      : fd_(std::move(fd)), data_(data), size_(size) {}
+  SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept;
 
   sys::UniqueFd fd_;
   void* data_;
   std::size_t size_;
+  dev_t device_ = 0;  // identify the memfd, to tell whether fd_ still names it
+  ino_t inode_ = 0;
 };
 
 }  // namespace multiproc::detail

@@ -22,8 +22,8 @@ int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
                const Deadline& deadline) noexcept {
   timespec ts;
   // FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC.
-  long r = ::syscall(SYS_futex, address(word), FUTEX_WAIT_BITSET, expected,
-                     deadline.absolute(ts), nullptr, FUTEX_BITSET_MATCH_ANY);
+  long r = ::syscall(SYS_futex, address(word), FUTEX_WAIT_BITSET, expected, deadline.absolute(ts),
+                     nullptr, FUTEX_BITSET_MATCH_ANY);
   if (r == 0 || errno == EAGAIN) return 0;  // woken, or the value had changed
   return -errno;
 }

@@ -1,0 +1,171 @@
+// multiproc/lock.hpp — Lock and RLock, shared between processes, robust
+// against the death of their owner.
+//
+//   mp::Lock lock;                        // create before starting the children
+//   mp::Process p([](mp::Lock l) { std::lock_guard g(l); /* ... */ }, lock);
+//   p.start();
+//
+//   switch (lock.acquire(5s)) {           // acquire() / acquire(timeout) / try_acquire()
+//     case mp::AcquireResult::acquired: /* use the state */ lock.release(); break;
+//     case mp::AcquireResult::owner_died:  // we hold it; its last owner died holding it
+//       repair_shared_state();
+//       lock.make_consistent();           // else the lock becomes unrecoverable at release
+//       lock.release();
+//       break;
+//     case mp::AcquireResult::timed_out: break;
+//   }
+//
+// A handle is a cheap reference: copying a Lock gives another handle to the
+// same lock, as passing a Python object around does. Forked children share
+// every lock created before the fork; pass the handle as a Process argument
+// so that its descriptor (fd()) stays open in the child too.
+//
+// Implementation: glibc's pthread_mutex_t in a shared memfd mapping,
+// PTHREAD_PROCESS_SHARED and PTHREAD_MUTEX_ROBUST (the kernel's robust futex
+// list marks a mutex whose owner died, SIGKILL included), error-checking for
+// Lock and recursive for RLock. Deadlines use CLOCK_MONOTONIC.
+//
+// Ownership is per thread: the thread that acquired releases. A process that
+// forks while holding a lock keeps it; the child does not own it.
+//
+// Memory ordering: a successful acquire synchronises with the release that
+// made the lock available (acquire/release semantics), across processes.
+//
+// Thread safety: a handle may be used by any number of threads at once.
+// Async-signal safety: no method is async-signal-safe (use Event or Semaphore
+// from a signal handler).
+// Destruction: dropping a handle unmaps this process's view once the last
+// handle in the process goes; the lock lives while any process maps it.
+// Destroying the last handle while holding the lock is allowed (the memory
+// goes with it).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "multiproc/detail/shared_handle.hpp"
+
+namespace multiproc {
+
+// The outcome of acquiring a Lock or RLock.
+enum class AcquireResult {
+  acquired,    // the caller holds the lock
+  owner_died,  // the caller holds the lock; the previous owner died holding it
+               // (call make_consistent() once the shared state is repaired)
+  timed_out,   // not acquired: the deadline passed (or try_acquire found it held)
+};
+
+// A tag: Value and Array without a lock.
+struct NoLock {
+  explicit NoLock() = default;
+};
+inline constexpr NoLock no_lock{};
+
+// A non-recursive lock. Acquiring it twice from the same thread is a
+// UsageError (not a deadlock); releasing a lock the thread does not hold is a
+// UsageError.
+class Lock {
+ public:
+  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
+  Lock();
+
+  // Blocks until acquired. Throws LockNotRecoverable if a previous owner died
+  // and the lock was released without make_consistent(); UsageError if this
+  // thread already holds it or the handle was moved from.
+  AcquireResult acquire();
+  // As acquire(), but gives up after `timeout` (CLOCK_MONOTONIC) with timed_out.
+  AcquireResult acquire(std::chrono::nanoseconds timeout);
+  // Never blocks: timed_out when the lock is held (by anyone, this thread
+  // included), acquired or owner_died otherwise.
+  AcquireResult try_acquire();
+  // Releases the lock. Throws UsageError if this thread does not hold it.
+  void release();
+  // After owner_died: marks the protected state consistent again. Throws
+  // UsageError if the lock is not held in the owner-died state.
+  void make_consistent();
+
+  // BasicLockable / Lockable, for std::lock_guard and std::unique_lock.
+  // lock() cannot return owner_died, and a throwing lock() must not leave the
+  // lock held with no guard to release it: on owner death it releases the
+  // lock without marking it consistent (so it becomes unrecoverable, since
+  // no one can vouch for the state) and throws OwnerDied. Use acquire() to
+  // recover instead. try_lock() returns false when the lock is held, and
+  // throws OwnerDied as lock() does.
+  void lock();
+  void unlock() { release(); }
+  bool try_lock();
+
+  // The lock's memfd, for passing to another process (SCM_RIGHTS, or an
+  // inherited descriptor). Close-on-exec; owned by the handle.
+  int fd() const;
+  // A handle to the lock behind `fd`, which must come from Lock::fd() in some
+  // process. Duplicates `fd` (the caller keeps its own). Throws UsageError if
+  // `fd` is not a Lock.
+  static Lock from_fd(int fd);
+
+  // A Process argument keeps these descriptors open in the child.
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  explicit Lock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::SharedHandle handle_;
+};
+
+// A recursive lock: the thread that holds it may acquire it again, and must
+// release it as many times. Releasing it when not held is a UsageError.
+// Otherwise as Lock, owner death included (owner_died is reported to the
+// first acquire after the death; the caller then holds it once).
+class RLock {
+ public:
+  RLock();
+
+  AcquireResult acquire();
+  AcquireResult acquire(std::chrono::nanoseconds timeout);
+  AcquireResult try_acquire();
+  void release();
+  void make_consistent();
+
+  void lock();
+  void unlock() { release(); }
+  bool try_lock();
+
+  int fd() const;
+  static RLock from_fd(int fd);
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  friend class Condition;
+  explicit RLock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  // For Condition::wait: releases every level this thread holds and returns
+  // how many (UsageError when it holds none); reacquire(n) takes them back.
+  int release_all();
+  void reacquire(int levels);
+
+  detail::SharedHandle handle_;
+};
+
+namespace detail {
+
+// How a Value or Array is guarded: a new RLock (the default, as Python's
+// lock=True), the RLock given (shared with other objects), or none (no_lock).
+class LockChoice {
+ public:
+  LockChoice() = default;
+  LockChoice(NoLock) : none_(true) {}                  // NOLINT: implicit on purpose
+  LockChoice(RLock lock) : given_(std::move(lock)) {}  // NOLINT: implicit on purpose
+
+  std::optional<RLock> resolve() && {
+    if (none_) return std::nullopt;
+    if (given_) return std::move(given_);
+    return RLock();
+  }
+
+ private:
+  bool none_ = false;
+  std::optional<RLock> given_;
+};
+
+}  // namespace detail
+}  // namespace multiproc
