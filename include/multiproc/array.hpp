@@ -59,7 +59,7 @@ class Array {
   // `n` value-initialised elements (zeros for arithmetic types).
   explicit Array(std::size_t n, detail::LockChoice lock = {}) requires std::default_initializable<T>
       : Array(create(n), std::move(lock).resolve()) {
-    std::uninitialized_value_construct_n(data(), n);
+    std::uninitialized_value_construct_n(data(), size());
   }
 
   // The elements of `values`, in order.

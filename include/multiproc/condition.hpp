@@ -55,8 +55,8 @@ class Condition {
   explicit Condition(RLock lock);
 
   // The lock, as Python's acquire/release and `with cond:`.
-  AcquireResult acquire();
-  AcquireResult acquire(std::chrono::nanoseconds timeout);
+  [[nodiscard]] AcquireResult acquire();
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
   void release();
   void lock();
   void unlock() { release(); }

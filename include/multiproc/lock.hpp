@@ -74,12 +74,12 @@ class Lock {
   // Blocks until acquired. Throws LockNotRecoverable if a previous owner died
   // and the lock was released without make_consistent(); UsageError if this
   // thread already holds it or the handle was moved from.
-  AcquireResult acquire();
+  [[nodiscard]] AcquireResult acquire();
   // As acquire(), but gives up after `timeout` (CLOCK_MONOTONIC) with timed_out.
-  AcquireResult acquire(std::chrono::nanoseconds timeout);
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
   // Never blocks: timed_out when the lock is held (by anyone, this thread
   // included), acquired or owner_died otherwise.
-  AcquireResult try_acquire();
+  [[nodiscard]] AcquireResult try_acquire();
   // Releases the lock. Throws UsageError if this thread does not hold it.
   void release();
   // After owner_died: marks the protected state consistent again. Throws
@@ -121,9 +121,9 @@ class RLock {
  public:
   RLock();
 
-  AcquireResult acquire();
-  AcquireResult acquire(std::chrono::nanoseconds timeout);
-  AcquireResult try_acquire();
+  [[nodiscard]] AcquireResult acquire();
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
+  [[nodiscard]] AcquireResult try_acquire();
   void release();
   void make_consistent();
 

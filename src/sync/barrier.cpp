@@ -58,8 +58,12 @@ class CountedParty {
   std::uint32_t index_;
 };
 
-// The last party runs the action and releases the others.
+// The last party runs the action and releases the others. It wakes them
+// first: they then wait for the mutex this party holds, so that its death
+// during the action reaches them as an owner death (the barrier breaks)
+// instead of leaving them asleep. They see the outcome when it lets go.
 void release_cycle(BarrierState& b, const std::function<void()>* action) {
+  detail::barrier_notify_all(b);
   try {
     if (action != nullptr && *action) (*action)();
   } catch (...) {
@@ -67,7 +71,6 @@ void release_cycle(BarrierState& b, const std::function<void()>* action) {
     throw;
   }
   b.phase = BarrierPhase::draining;
-  detail::barrier_notify_all(b);
 }
 
 void wait_for_release(BarrierState& b, BarrierGuard& guard, const sys::Deadline& deadline) {

@@ -53,6 +53,17 @@ bool lock_result(pthread_mutex_t* mutex, int err, const char* operation) {
                   "make_consistent() to recover from owner death)");
 }
 
+// pthread_mutex_trylock's job, done with a deadline already past: glibc
+// 2.36's trylock leaves a robust mutex that is not recoverable locked by the
+// caller (it compares the old lock word with the caller's TID), so every
+// later lock of that thread fails with EDEADLK. clocklock takes the same
+// fast path and releases the word correctly. On a contended mutex it costs
+// one futex call that returns at once.
+int robust_mutex_trylock(pthread_mutex_t* mutex) noexcept {
+  static constexpr timespec kPast{0, 0};
+  return pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &kPast);
+}
+
 }  // namespace
 
 int robust_mutex_init(pthread_mutex_t* mutex, MutexType type) noexcept {
@@ -88,7 +99,7 @@ AcquireResult mutex_acquire(const SharedHandle& h, const sys::Deadline& deadline
 }
 
 AcquireResult mutex_try_acquire(const SharedHandle& h, const char* operation) {
-  int err = pthread_mutex_trylock(mutex_of(h, operation));
+  int err = robust_mutex_trylock(mutex_of(h, operation));
   return acquire_result(err == EDEADLK ? EBUSY : err, operation);
 }
 
@@ -118,7 +129,7 @@ void mutex_lock(const SharedHandle& h, const char* operation) {
 
 bool mutex_try_lock(const SharedHandle& h, const char* operation) {
   pthread_mutex_t* m = mutex_of(h, operation);
-  int err = pthread_mutex_trylock(m);
+  int err = robust_mutex_trylock(m);
   return lock_result(m, err == EDEADLK ? EBUSY : err, operation);
 }
 
