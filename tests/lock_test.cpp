@@ -7,6 +7,7 @@
 
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "helpers/test_pipe.hpp"
 #include "multiproc/multiproc.hpp"
@@ -177,6 +178,15 @@ TEST(Lock, AWaiterBlockedOnTheLockLearnsOfTheOwnersDeath) {
   lock.release();
   owner.join();
   EXPECT_EQ(owner.exitcode(), -SIGKILL);
+}
+
+TEST(Lock, AThreadThatExitsHoldingTheLockIsAnOwnerDeathToo) {
+  mp::Lock lock;
+  std::thread owner([&lock] { ASSERT_EQ(lock.acquire(), AcquireResult::acquired); });
+  owner.join();
+  EXPECT_EQ(lock.acquire(), AcquireResult::owner_died);
+  lock.make_consistent();
+  lock.release();
 }
 
 TEST(Lock, TimedAndTryAcquireAlsoReportTheOwnersDeath) {

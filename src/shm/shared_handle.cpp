@@ -171,11 +171,8 @@ SharedHandle SharedHandle::adopt(int fd, SharedKind kind, const SharedLayout& la
   return SharedHandle(std::move(region), state, h.count);
 }
 
-void* SharedHandle::checked(const char* operation) const {
-  if (state_ == nullptr) [[unlikely]] {
-    throw UsageError(std::string(operation) + ": the handle was moved from");
-  }
-  return state_;
+void SharedHandle::throw_moved_from(const char* operation) {
+  throw UsageError(std::string(operation) + ": the handle was moved from");
 }
 
 int SharedHandle::fd(const char* operation) const {

@@ -4,7 +4,6 @@
 
 #include "multiproc/error.hpp"
 #include "sync/barrier_state.hpp"
-#include "sync/robust_mutex.hpp"
 
 namespace multiproc {
 namespace {
@@ -20,10 +19,9 @@ SharedHandle create_barrier(int parties) {
     throw UsageError("Barrier: " + std::to_string(parties) +
                      " parties; a barrier needs at least 1");
   }
+  detail::lock_process_init();
   SharedHandle h = SharedHandle::create(SharedKind::barrier, detail::kBarrierLayout, "Barrier");
   auto* b = new (h.state()) BarrierState{};
-  int err = detail::robust_mutex_init(&b->mutex, detail::MutexType::error_checking);
-  if (err != 0) throw SystemError("Barrier: pthread_mutex_init", err);
   b->parties = static_cast<std::uint32_t>(parties);
   b->phase = BarrierPhase::filling;
   return h;
@@ -59,7 +57,7 @@ class CountedParty {
 };
 
 // The last party runs the action and releases the others. It wakes them
-// first: they then wait for the mutex this party holds, so that its death
+// first: they then wait for the lock this party holds, so that its death
 // during the action reaches them as an owner death (the barrier breaks)
 // instead of leaving them asleep. They see the outcome when it lets go.
 void release_cycle(BarrierState& b, const std::function<void()>* action) {
@@ -162,6 +160,7 @@ int Barrier::fd() const {
 
 Barrier Barrier::from_fd(int fd, std::function<void()> action,
                          std::optional<std::chrono::nanoseconds> timeout) {
+  detail::lock_process_init();
   return Barrier(SharedHandle::adopt(fd, SharedKind::barrier, detail::kBarrierLayout, "Barrier"),
                  std::move(action), timeout);
 }

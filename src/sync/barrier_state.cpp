@@ -4,7 +4,6 @@
 #include <climits>
 
 #include "multiproc/error.hpp"
-#include "sync/robust_mutex.hpp"
 #include "sys/futex.hpp"
 
 namespace multiproc::detail {
@@ -14,23 +13,23 @@ BarrierGuard::BarrierGuard(BarrierState& b) : b_(b) {
 }
 
 BarrierGuard::~BarrierGuard() {
-  if (held_) pthread_mutex_unlock(&b_.mutex);
+  if (held_) lock_release(b_.lock, LockKind::plain);
 }
 
 void BarrierGuard::lock() {
-  int err = pthread_mutex_lock(&b_.mutex);
+  int err = lock_acquire(b_.lock, LockKind::plain, sys::Deadline::never());
   held_ = err == 0 || err == EOWNERDEAD;
   if (err == EOWNERDEAD) {
-    pthread_mutex_consistent(&b_.mutex);
+    lock_make_consistent(b_.lock);
     barrier_break(b_);
   } else if (err != 0) {
-    throw SystemError("Barrier: locking its mutex", err);
+    throw SystemError("Barrier: taking its lock", err);
   }
 }
 
 bool BarrierGuard::wait(const sys::Deadline& deadline) {
   std::uint32_t seen = b_.sequence.load(std::memory_order_acquire);
-  pthread_mutex_unlock(&b_.mutex);
+  lock_release(b_.lock, LockKind::plain);
   held_ = false;
   int r = 0;
   while (b_.sequence.load(std::memory_order_acquire) == seen) {

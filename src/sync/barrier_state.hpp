@@ -1,14 +1,13 @@
 // The shared state of a Barrier, and the lock and wait it is used under:
-// Python's threading.Barrier, with a robust mutex and a futex sequence word
-// standing in for its Condition.
+// Python's threading.Barrier, with a robust lock (lock_core) and a futex
+// sequence word standing in for its Condition.
 #pragma once
-
-#include <pthread.h>
 
 #include <atomic>
 #include <cstdint>
 
 #include "multiproc/detail/shared_handle.hpp"
+#include "sync/lock_core.hpp"
 #include "sys/deadline.hpp"
 
 namespace multiproc::detail {
@@ -21,7 +20,7 @@ enum class BarrierPhase : std::int32_t {
 };
 
 struct BarrierState {
-  pthread_mutex_t mutex;                // robust; guards the fields below
+  LockState lock;                       // robust; guards the fields below
   std::atomic<std::uint32_t> sequence;  // futex word: bumped on every phase change
   std::uint32_t parties;
   std::uint32_t count;  // parties inside wait() in this cycle
@@ -30,7 +29,7 @@ struct BarrierState {
 
 inline constexpr SharedLayout kBarrierLayout{sizeof(BarrierState), 1, alignof(BarrierState)};
 
-// Holds the barrier's mutex for a scope. A previous owner that died holding
+// Holds the barrier's lock for a scope. A previous owner that died holding
 // it breaks the barrier: the state it was changing cannot be trusted.
 class BarrierGuard {
  public:
@@ -39,8 +38,8 @@ class BarrierGuard {
   BarrierGuard(const BarrierGuard&) = delete;
   BarrierGuard& operator=(const BarrierGuard&) = delete;
 
-  // Releases the mutex, sleeps until the phase changes (sequence moves) or
-  // the deadline passes, takes the mutex back. False on timeout.
+  // Releases the lock, sleeps until the phase changes (sequence moves) or
+  // the deadline passes, takes the lock back. False on timeout.
   bool wait(const sys::Deadline& deadline);
 
  private:
@@ -49,9 +48,9 @@ class BarrierGuard {
   bool held_ = false;
 };
 
-// Bumps the sequence and wakes every sleeper. Call with the mutex held.
+// Bumps the sequence and wakes every sleeper. Call with the lock held.
 void barrier_notify_all(BarrierState& b) noexcept;
-// Breaks the barrier and wakes everyone. Call with the mutex held.
+// Breaks the barrier and wakes everyone. Call with the lock held.
 void barrier_break(BarrierState& b) noexcept;
 
 }  // namespace multiproc::detail

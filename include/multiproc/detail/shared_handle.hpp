@@ -60,7 +60,11 @@ class SharedHandle {
   // The object's state; nullptr in a moved-from or default handle.
   void* state() const noexcept { return state_; }
   // The state, or a UsageError naming `operation` for a moved-from handle.
-  void* checked(const char* operation) const;
+  void* checked(const char* operation) const {
+    if (state_ == nullptr) [[unlikely]]
+      throw_moved_from(operation);
+    return state_;
+  }
   // The element count recorded in the header.
   std::uint64_t count() const noexcept { return count_; }
   // The region's memfd (close-on-exec), or a UsageError when moved-from.
@@ -70,6 +74,7 @@ class SharedHandle {
 
  private:
   SharedHandle(std::shared_ptr<SharedRegion> region, void* state, std::uint64_t count) noexcept;
+  [[noreturn]] static void throw_moved_from(const char* operation);
 
   std::shared_ptr<SharedRegion> region_;
   void* state_ = nullptr;
