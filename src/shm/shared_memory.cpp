@@ -21,11 +21,11 @@ SharedMemory::SharedMemory(std::size_t size) : state_(std::make_shared<State>())
 }
 
 SharedMemory SharedMemory::create(std::string_view name, std::size_t size) {
-  return SharedMemory(std::make_shared<State>(detail::create_named_segment(name, size)));
+  return SharedMemory(std::make_shared<State>(State{detail::create_named_segment(name, size)}));
 }
 
 SharedMemory SharedMemory::attach(std::string_view name) {
-  return SharedMemory(std::make_shared<State>(detail::attach_named_segment(name)));
+  return SharedMemory(std::make_shared<State>(State{detail::attach_named_segment(name)}));
 }
 
 SharedMemory SharedMemory::from_fd(int fd) {
