@@ -10,8 +10,9 @@ extern "C" {
 
 struct FutexPingPong;
 
-/* Forks the echoing process. */
-struct FutexPingPong* futex_pingpong_start(void);
+/* Forks the echoing process. Each side spins up to `spin_ns` nanoseconds
+   for the other's answer before it sleeps (0: sleeps at once). */
+struct FutexPingPong* futex_pingpong_start(long spin_ns);
 /* One round trip: wakes the echo, sleeps until it answers. */
 void futex_pingpong_round_trip(struct FutexPingPong* pp);
 /* Ends the echo, reaps it, unmaps the memory. */

@@ -6,6 +6,7 @@
 
 #include "multiproc/error.hpp"
 #include "sys/futex.hpp"
+#include "sys/spin.hpp"
 
 namespace multiproc {
 namespace {
@@ -33,6 +34,7 @@ EventState& state(const SharedHandle& h, const char* operation) {
 int wait_for_set(EventState& e, const sys::Deadline& deadline) noexcept {
   std::uint32_t seen = e.word.load(std::memory_order_acquire);
   if ((seen & kSetBit) != 0) return 1;
+  if (sys::spin_until([&] { return e.word.load(std::memory_order_acquire) != seen; })) return 1;
   // Announce the sleeper before the futex re-reads the word (both seq_cst):
   // either set() sees the sleeper and wakes it, or the futex sees the change.
   e.sleepers.fetch_add(1, std::memory_order_seq_cst);

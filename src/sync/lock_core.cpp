@@ -4,20 +4,11 @@
 #include <climits>
 
 #include "sys/futex.hpp"
+#include "sys/spin.hpp"
 #include "sys/thread_identity.hpp"
 
 namespace multiproc::detail {
 namespace {
-
-constexpr int kSpins = 100;
-
-void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 // One attempt that never waits: 0, EBUSY (held by another thread),
 // EDEADLK, EAGAIN or ENOTRECOVERABLE. `w` is the word last seen.
@@ -91,14 +82,12 @@ int lock_acquire(LockState& s, LockKind kind, const sys::Deadline& deadline) noe
   if (lock_acquire_fast(s, me)) return 0;
   int r = attempt(s, kind, me, s.word.load(std::memory_order_relaxed));
   if (r != EBUSY) return r;
-  // A holder usually lets go within a few hundred cycles: spin a little
-  // before the system calls of the slow path.
-  for (int i = 0; i < kSpins; ++i) {
-    cpu_relax();
-    if (s.word.load(std::memory_order_relaxed) != 0) continue;
-    r = attempt(s, kind, me, 0);
-    if (r != EBUSY) return r;
-  }
+  // A holder usually lets go soon: spin a little before the system calls of
+  // the slow path.
+  auto freed_and_taken = [&] {
+    return s.word.load(std::memory_order_relaxed) == 0 && (r = attempt(s, kind, me, 0)) != EBUSY;
+  };
+  if (sys::spin_until(freed_and_taken)) return r;
   // The owner is checked for death once it has held the lock over a whole
   // sleep (or when the deadline has passed): a lock handed over in the
   // meantime costs no /proc read.

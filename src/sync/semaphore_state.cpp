@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "sys/futex.hpp"
+#include "sys/spin.hpp"
 
 namespace multiproc::detail {
 
@@ -19,6 +20,10 @@ bool semaphore_try_acquire(SemaphoreState& s) noexcept {
 int semaphore_acquire(SemaphoreState& s, const sys::Deadline& deadline) noexcept {
   for (;;) {
     if (semaphore_try_acquire(s)) return 1;
+    if (sys::spin_until([&s] { return s.value.load(std::memory_order_relaxed) != 0; }) &&
+        semaphore_try_acquire(s)) {
+      return 1;
+    }
     // Announce the sleeper before the futex re-reads `value` (both seq_cst):
     // either release() sees the sleeper and wakes it, or the futex sees the
     // new unit and does not sleep.
