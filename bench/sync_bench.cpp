@@ -3,8 +3,10 @@
 //     process-private default one, and the robust shared one Lock is built on);
 //   - Event set->wake round trip between two processes (ping-pong with two
 //     Events) and Semaphore hand-off round trip, beside a bare futex
-//     ping-pong between two processes, written C-style with syscall(SYS_futex)
-//     on shared memory (bench/futex_floor.c);
+//     ping-pong between two processes, written in C with syscall(SYS_futex)
+//     on shared memory (bench/futex_floor.c); each also without multiproc's
+//     spin before sleeping (the futex path alone), and the floor also with
+//     the same spin;
 //   - Event::set() with nobody waiting, beside the futex wake it avoids.
 // `make bench` runs it with repetitions, prints the ratios, and writes JSON
 // that bench/python/sync_bench.py reads to put Python's figures beside these.
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "futex_floor.h"
+#include "sys/spin.hpp"
 
 namespace mp = multiproc;
 
@@ -117,7 +120,8 @@ static void BM_BareFutexSpinPingPong(benchmark::State& state) {
 }
 BENCHMARK(BM_BareFutexSpinPingPong)->UseRealTime();
 
-static void BM_EventPingPong(benchmark::State& state) {
+// Round trips through two Events: set -> the other side's wait returns.
+static void event_ping_pong(benchmark::State& state) {
   mp::Event ping, pong, stop;
   mp::Process echo(
       [](mp::Event in, mp::Event out, mp::Event s) {
@@ -139,9 +143,9 @@ static void BM_EventPingPong(benchmark::State& state) {
   ping.set();
   echo.join();
 }
-BENCHMARK(BM_EventPingPong)->UseRealTime();
 
-static void BM_SemaphoreHandOff(benchmark::State& state) {
+// Round trips through two Semaphores: release -> the other side's acquire returns.
+static void semaphore_hand_off(benchmark::State& state) {
   mp::Semaphore ping(0), pong(0);
   mp::Event stop;
   mp::Process echo(
@@ -162,7 +166,33 @@ static void BM_SemaphoreHandOff(benchmark::State& state) {
   ping.release();
   echo.join();
 }
+
+// As shipped: a 2 us spin, then the futex.
+static void BM_EventPingPong(benchmark::State& state) {
+  event_ping_pong(state);
+}
+BENCHMARK(BM_EventPingPong)->UseRealTime();
+static void BM_SemaphoreHandOff(benchmark::State& state) {
+  semaphore_hand_off(state);
+}
 BENCHMARK(BM_SemaphoreHandOff)->UseRealTime();
+
+// The futex path alone (spin budget 0, inherited by the echo): what the
+// objects add to the bare futex ping-pong.
+template <void (*Body)(benchmark::State&)>
+static void without_spin(benchmark::State& state) {
+  multiproc::sys::set_spin_budget(std::chrono::nanoseconds(0));
+  Body(state);
+  multiproc::sys::set_spin_budget(multiproc::sys::kSpinBudget);
+}
+static void BM_EventPingPongNoSpin(benchmark::State& state) {
+  without_spin<event_ping_pong>(state);
+}
+BENCHMARK(BM_EventPingPongNoSpin)->UseRealTime();
+static void BM_SemaphoreHandOffNoSpin(benchmark::State& state) {
+  without_spin<semaphore_hand_off>(state);
+}
+BENCHMARK(BM_SemaphoreHandOffNoSpin)->UseRealTime();
 
 // Prints each multiproc figure beside its floor after the run (medians when
 // run with repetitions).
@@ -178,9 +208,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     ratio("BM_EventPingPong", "BM_BareFutexPingPong", "(target <= 1.2x)");
+    ratio("BM_EventPingPongNoSpin", "BM_BareFutexPingPong", "(the futex path alone)");
     ratio("BM_EventPingPong", "BM_BareFutexSpinPingPong", "(the same spin on both sides)");
     ratio("BM_SemaphoreHandOff", "BM_BareFutexPingPong", "");
-    ratio("BM_SemaphoreHandOff", "BM_BareFutexSpinPingPong", "");
+    ratio("BM_SemaphoreHandOffNoSpin", "BM_BareFutexPingPong", "(the futex path alone)");
     ratio("BM_LockAcquireRelease", "BM_PthreadMutexRobustShared", "");
     ratio("BM_EventSetClearNoWaiter", "BM_FutexWakeNobody", "");
   }

@@ -53,6 +53,7 @@
 #include <utility>
 #include <vector>
 
+#include "multiproc/detail/lock_word.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 
 namespace multiproc {
@@ -82,14 +83,24 @@ class Lock {
   // Blocks until acquired. Throws LockNotRecoverable if a previous owner died
   // and the lock was released without make_consistent(); UsageError if this
   // thread already holds it or the handle was moved from.
-  [[nodiscard]] AcquireResult acquire();
+  [[nodiscard]] AcquireResult acquire() {
+    if (detail::lock_acquire_fast(state("Lock::acquire"), detail::this_thread_word())) [[likely]] {
+      return AcquireResult::acquired;
+    }
+    return acquire_contended();
+  }
   // As acquire(), but gives up after `timeout` (CLOCK_MONOTONIC) with timed_out.
   [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
   // Never blocks: timed_out when the lock is held (by anyone, this thread
   // included), acquired or owner_died otherwise.
   [[nodiscard]] AcquireResult try_acquire();
   // Releases the lock. Throws UsageError if this thread does not hold it.
-  void release();
+  void release() {
+    if (detail::lock_release_fast(state("Lock::release"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    release_slow();
+  }
   // After owner_died: marks the protected state consistent again. Throws
   // UsageError if the lock is not held in the owner-died state.
   void make_consistent();
@@ -101,7 +112,12 @@ class Lock {
   // no one can vouch for the state) and throws OwnerDied. Use acquire() to
   // recover instead. try_lock() returns false when the lock is held, and
   // throws OwnerDied as lock() does.
-  void lock();
+  void lock() {
+    if (detail::lock_acquire_fast(state("Lock::lock"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    lock_contended();
+  }
   void unlock() { release(); }
   bool try_lock();
 
@@ -118,6 +134,14 @@ class Lock {
 
  private:
   explicit Lock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::LockState& state(const char* operation) const {
+    return *static_cast<detail::LockState*>(handle_.checked(operation));
+  }
+  // The paths that are not the uncontended one (inline above).
+  AcquireResult acquire_contended();
+  void release_slow();
+  void lock_contended();
+
   detail::SharedHandle handle_;
 };
 
@@ -129,13 +153,28 @@ class RLock {
  public:
   RLock();
 
-  [[nodiscard]] AcquireResult acquire();
+  [[nodiscard]] AcquireResult acquire() {
+    if (detail::lock_acquire_fast(state("RLock::acquire"), detail::this_thread_word())) [[likely]] {
+      return AcquireResult::acquired;
+    }
+    return acquire_contended();
+  }
   [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
   [[nodiscard]] AcquireResult try_acquire();
-  void release();
+  void release() {
+    if (detail::lock_release_fast(state("RLock::release"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    release_slow();
+  }
   void make_consistent();
 
-  void lock();
+  void lock() {
+    if (detail::lock_acquire_fast(state("RLock::lock"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    lock_contended();
+  }
   void unlock() { release(); }
   bool try_lock();
 
@@ -146,6 +185,12 @@ class RLock {
  private:
   friend class Condition;
   explicit RLock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::LockState& state(const char* operation) const {
+    return *static_cast<detail::LockState*>(handle_.checked(operation));
+  }
+  AcquireResult acquire_contended();
+  void release_slow();
+  void lock_contended();
   // For Condition::wait: releases every level this thread holds and returns
   // how many (UsageError when it holds none); reacquire(n) takes them back.
   int release_all();

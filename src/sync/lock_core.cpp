@@ -4,6 +4,7 @@
 #include <climits>
 
 #include "sys/futex.hpp"
+#include "sys/membarrier.hpp"
 #include "sys/spin.hpp"
 #include "sys/thread_identity.hpp"
 

@@ -51,8 +51,10 @@ AcquireResult lock_acquire_slow(LockState& s, LockKind kind, const sys::Deadline
   return acquire_result(lock_acquire(s, kind, deadline), operation);
 }
 
-void throw_not_held(const char* operation) {
-  throw UsageError(std::string(operation) + ": this thread does not hold the lock");
+void lock_release_slow(LockState& s, LockKind kind, const char* operation) {
+  if (lock_release(s, kind) != 0) {
+    throw UsageError(std::string(operation) + ": this thread does not hold the lock");
+  }
 }
 
 AcquireResult lock_try_acquire(const SharedHandle& h, LockKind kind, const char* operation) {

@@ -22,7 +22,6 @@ inline LockState& lock_state(const SharedHandle& h, const char* operation) {
 
 AcquireResult lock_acquire_slow(LockState& s, LockKind kind, const sys::Deadline& deadline,
                                 const char* operation);
-[[noreturn]] void throw_not_held(const char* operation);
 
 // acquire(), acquire(timeout): acquired, owner_died or timed_out; throws
 // LockNotRecoverable, UsageError (a non-recursive lock taken twice by one
@@ -38,25 +37,14 @@ inline AcquireResult lock_acquire(const SharedHandle& h, LockKind kind,
 // try_acquire(): timed_out when the lock is held by another thread (or, for
 // a non-recursive lock, by this one).
 AcquireResult lock_try_acquire(const SharedHandle& h, LockKind kind, const char* operation);
-// release(): UsageError when this thread does not hold the lock.
-inline void lock_release(const SharedHandle& h, LockKind kind, const char* operation) {
-  LockState& s = lock_state(h, operation);
-  if (lock_release_fast(s, sys::this_thread_identity().word())) [[likely]]
-    return;
-  if (lock_release(s, kind) != 0) throw_not_held(operation);
-}
+// release() beyond the fast path: the levels of an RLock, a lock left
+// inconsistent; UsageError when this thread does not hold the lock.
+void lock_release_slow(LockState& s, LockKind kind, const char* operation);
 // make_consistent(): UsageError unless held in the owner-died state.
 void lock_make_consistent(const SharedHandle& h, const char* operation);
+// lock() / try_lock() beyond the fast path: on owner death, release without
+// marking consistent (the lock becomes unrecoverable) and throw OwnerDied.
 void lock_lock_slow(LockState& s, LockKind kind, const char* operation);
-
-// lock() / try_lock(): on owner death, release without marking consistent
-// (the lock becomes unrecoverable) and throw OwnerDied.
-inline void lock_lock(const SharedHandle& h, LockKind kind, const char* operation) {
-  LockState& s = lock_state(h, operation);
-  if (lock_acquire_fast(s, sys::this_thread_identity().word())) [[likely]]
-    return;
-  lock_lock_slow(s, kind, operation);
-}
 bool lock_try_lock(const SharedHandle& h, LockKind kind, const char* operation);
 
 // lock()'s outcome for a lock_core result `err` on `s`: true when held,

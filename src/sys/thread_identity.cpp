@@ -12,13 +12,13 @@
 
 #include "sys/syscall.hpp"
 
-namespace multiproc::sys {
-namespace detail {
+namespace multiproc::detail {
 
 constinit thread_local ThreadIdentity t_identity __attribute__((tls_model("initial-exec")));
 
-}  // namespace detail
+}  // namespace multiproc::detail
 
+namespace multiproc::sys {
 namespace {
 
 struct StatFields {
@@ -73,15 +73,6 @@ void forget_identity_in_child() noexcept {
 
 }  // namespace
 
-const ThreadIdentity& detail::compute_thread_identity() noexcept {
-  auto tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
-  StatFields self;
-  std::uint32_t tag = 0;
-  if (read_stat("/proc/thread-self/stat", self) == 0) tag = make_tag(self.start_time);
-  t_identity = ThreadIdentity{tid, tag};
-  return t_identity;
-}
-
 bool thread_has_ended(std::uint64_t word) noexcept {
   auto tid = static_cast<std::uint32_t>(word);
   auto tag = static_cast<std::uint32_t>(word >> 32);
@@ -97,3 +88,16 @@ bool thread_has_ended(std::uint64_t word) noexcept {
 }
 
 }  // namespace multiproc::sys
+
+namespace multiproc::detail {
+
+const ThreadIdentity& compute_thread_identity() noexcept {
+  auto tid = static_cast<std::uint32_t>(::syscall(SYS_gettid));
+  sys::StatFields self;
+  std::uint32_t tag = 0;
+  if (sys::read_stat("/proc/thread-self/stat", self) == 0) tag = sys::make_tag(self.start_time);
+  t_identity = ThreadIdentity{tid, tag};
+  return t_identity;
+}
+
+}  // namespace multiproc::detail
