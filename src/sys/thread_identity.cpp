@@ -81,7 +81,10 @@ bool thread_has_ended(std::uint64_t word) noexcept {
   std::snprintf(path, sizeof path, "/proc/%u/stat", tid);
   StatFields f;
   int r = read_stat(path, f);
-  if (r == -ENOENT || r == -ESRCH) return true;
+  if (r == -ENOENT || r == -ESRCH) {
+    // Gone, unless /proc hides other users' processes (hidepid): ask kill.
+    return ::kill(static_cast<pid_t>(tid), 0) != 0 && errno == ESRCH;
+  }
   if (r != 0) return false;
   if (f.state == 'Z' || f.state == 'X') return true;  // dead, not yet reaped
   return tag != 0 && make_tag(f.start_time) != tag;   // the TID was reused
