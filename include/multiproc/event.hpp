@@ -22,8 +22,9 @@
 // Implementation: a 32-bit word in shared memory used as a futex word (never
 // FUTEX_PRIVATE_FLAG): the flag, and a count of the times it was set so that
 // a set() then clear() while a waiter sleeps still wakes it; and a count of
-// sleepers. Deadlines use CLOCK_MONOTONIC.
-// A waiter killed while asleep leaves the count raised, which only costs
+// sleepers, so that set() makes no system call when nobody sleeps. A waiter
+// spins up to 2 us before it sleeps. Deadlines use CLOCK_MONOTONIC. A waiter
+// killed while asleep leaves the sleeper count raised, which only costs
 // later set() calls a futex wake that finds nobody.
 //
 // Memory ordering: set() is a release operation; wait() or is_set() that

@@ -15,8 +15,9 @@
 //
 // Implementation: a 32-bit counter in shared memory used as a futex word
 // (never FUTEX_PRIVATE_FLAG), and a count of sleepers so that release() makes
-// no system call when nobody sleeps. Deadlines use CLOCK_MONOTONIC. Values
-// range from 0 to SEM_VALUE_MAX (INT_MAX).
+// no system call when nobody sleeps. acquire() spins up to 2 us before it
+// sleeps. Deadlines use CLOCK_MONOTONIC. Values range from 0 to
+// SEM_VALUE_MAX (INT_MAX).
 //
 // Memory ordering: release() is a release operation and a successful acquire
 // an acquire operation: what a process wrote before release() is visible to
