@@ -24,6 +24,7 @@
 // Forked children share every Array created before the fork; pass the handle
 // as a Process argument so that its descriptors stay open in the child.
 //
+// Fork safety: forked children share the elements and the lock (lock.hpp).
 // Thread safety: a handle may be used by any number of threads at once; the
 // elements are guarded only by the lock. Async-signal safety: element access
 // is plain memory access; get_lock() and the lock are not async-signal-safe.

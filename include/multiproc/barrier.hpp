@@ -34,6 +34,7 @@
 // Memory ordering: what a party wrote before wait() is visible to every party
 // after its wait() returns.
 //
+// Fork safety: forked children share the barrier and keep the handle's action.
 // Thread safety: a handle may be used by any number of threads at once.
 // Async-signal safety: no method is async-signal-safe.
 // Destruction: the barrier lives while any process maps it.

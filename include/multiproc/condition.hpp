@@ -32,6 +32,7 @@
 // Memory ordering: what the notifier wrote under the lock is visible to the
 // waiter once wait() has taken the lock back (the lock orders it).
 //
+// Fork safety: as its lock's (lock.hpp); the sequence word is shared.
 // Thread safety: a handle may be used by any number of threads at once.
 // Async-signal safety: none of the methods is async-signal-safe.
 // Destruction: the condition lives while any process maps it.

@@ -36,6 +36,7 @@
 // a moved-from handle they throw UsageError, which is not. wait() is not
 // meant for signal handlers.
 //
+// Fork safety: forked children share the flag; nothing is held per process.
 // Thread safety: a handle may be used by any number of threads at once.
 // Destruction: the event lives while any process maps it.
 #pragma once

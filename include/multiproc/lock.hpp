@@ -22,8 +22,8 @@
 //
 // Implementation: a futex word in a shared memfd mapping (never
 // FUTEX_PRIVATE_FLAG) holding the owner's TID and start time. Uncontended,
-// acquire is one compare-and-swap and release one plain store: about 25
-// times faster than Python's Lock (docs/performance.md). Owner death is
+// acquire is one compare-and-swap and release one plain store, both inline:
+// tens of times faster than Python's Lock (docs/performance.md). Owner death is
 // detected the way a robust pthread mutex reports it, without its per-call
 // bookkeeping: a lock found held is checked against its owner, and if that
 // thread has ended (SIGKILL included; a zombie counts as ended) the caller
@@ -39,6 +39,8 @@
 // Memory ordering: a successful acquire synchronises with the release that
 // made the lock available (acquire/release semantics), across processes.
 //
+// Fork safety: a lock held across a fork stays held by the forking thread
+// (the child does not own it, and releasing it there is a UsageError).
 // Thread safety: a handle may be used by any number of threads at once.
 // Async-signal safety: no method is async-signal-safe (use Event or Semaphore
 // from a signal handler).

@@ -32,6 +32,7 @@
 // A process that dies never holds a semaphore the way it holds a Lock: a unit
 // it took and did not give back is simply gone, as with POSIX semaphores.
 //
+// Fork safety: forked children share the count; nothing is held per process.
 // Thread safety: a handle may be used by any number of threads at once.
 // Destruction: as Lock: the semaphore lives while any process maps it.
 #pragma once

@@ -30,6 +30,7 @@
 // Memory ordering: the lock orders accesses made under it; atomic() is as
 // ordered as the std::atomic_ref operations used.
 //
+// Fork safety: forked children share the value and its lock (lock.hpp).
 // Thread safety: a handle may be used by any number of threads at once; the
 // data itself is guarded only by its lock. Async-signal safety: none of the
 // locked methods is async-signal-safe; atomic() operations on a lock-free
