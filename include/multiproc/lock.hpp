@@ -45,9 +45,9 @@
 // Async-signal safety: no method is async-signal-safe (use Event or Semaphore
 // from a signal handler).
 // Destruction: dropping a handle unmaps this process's view once the last
-// handle in the process goes; the lock lives while any process maps it.
-// Destroying the last handle while holding the lock is allowed (the memory
-// goes with it).
+// handle in the process goes; the lock lives while any process maps it. A
+// lock still held then stays held: other processes get it, with owner_died,
+// once the holding thread has ended.
 #pragma once
 
 #include <chrono>
