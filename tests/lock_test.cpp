@@ -91,6 +91,26 @@ TEST(Lock, ProtectsARaceOfManyProcesses) {
   EXPECT_EQ(counter.value(), kChildren * kRounds);
 }
 
+TEST(Lock, AForkedChildDoesNotOwnALockItsParentHolds) {
+  // The child's thread has its own identity, not a copy of the parent's.
+  mp::Lock lock;
+  ASSERT_EQ(lock.acquire(), AcquireResult::acquired);
+  mp::Process child(
+      [](mp::Lock l) {
+        try {
+          l.release();
+        } catch (const mp::UsageError&) {
+          return l.try_acquire() == AcquireResult::timed_out ? 0 : 2;
+        }
+        return 1;
+      },
+      lock);
+  child.start();
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0);
+  lock.release();
+}
+
 TEST(Lock, AcquireWithTimeoutTimesOutWhileAnotherProcessHoldsIt) {
   mp::Lock lock;
   ASSERT_EQ(lock.acquire(), AcquireResult::acquired);
@@ -313,6 +333,13 @@ TEST(RLock, IsRecursiveAndReleasedAsOftenAsAcquired) {
   lock.release();
   EXPECT_THROW(lock.release(), mp::UsageError);
   EXPECT_EQ(try_acquire_elsewhere(lock), kAcquired);
+}
+
+TEST(RLock, AForkedChildCannotReenterALockItsParentHolds) {
+  mp::RLock lock;
+  ASSERT_EQ(lock.acquire(), AcquireResult::acquired);
+  EXPECT_EQ(try_acquire_elsewhere(lock), kTimedOut);
+  lock.release();
 }
 
 TEST(RLock, AcquireWithTimeoutTimesOutWhileAnotherProcessHoldsIt) {
