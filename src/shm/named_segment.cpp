@@ -33,7 +33,9 @@ std::string canonical_name(std::string_view name, const char* operation) {
     throw UsageError(std::string(operation) + ": the name \"" + std::string(name) + "\" " +
                      problem);
   }
-  return "/" + std::string(bare);
+  std::string canonical(1, '/');  // not "/" + std::string: GCC 12 -O3 warns (-Wrestrict)
+  canonical += bare;
+  return canonical;
 }
 
 std::string dev_shm_path(const std::string& name) {
