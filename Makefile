@@ -92,6 +92,9 @@ bench:
 	python3 bench/python/process_start_join.py
 	./build-bench/bench/ipc_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 	python3 bench/python/ipc_bench.py
+	./build-bench/bench/sync_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+	  --benchmark_out=build-bench/sync_bench.json --benchmark_out_format=json
+	python3 bench/python/sync_bench.py build-bench/sync_bench.json
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 

@@ -81,3 +81,22 @@ TEST(Futex, WakeReachesAWaiterInAnotherProcess) {
   waiter.join();
   EXPECT_EQ(waiter.exitcode(), 42);
 }
+
+TEST(SharedRegion, NeverClosesADescriptorNumberThatNowNamesAnotherFile) {
+  // A forked child that did not receive the region has its descriptor
+  // closed; the number may be reused there. Dropping the region must not
+  // close that other file.
+  auto region = SharedRegion::create(4096, "test");
+  const int fd = region->fd();
+  mp::Process p([&region, fd] {
+    int other = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (other < 0 || dup2(other, fd) != fd) return 2;
+    if (region->fd_is_open()) return 3;  // the number names /dev/null now
+    region.reset();
+    return fcntl(fd, F_GETFD) >= 0 ? 0 : 1;
+  });
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_TRUE(region->fd_is_open());
+}

@@ -88,4 +88,27 @@ class TimeoutError : public Error {
   using Error::Error;
 };
 
+// A Lock or RLock was taken with lock() (std::lock_guard, std::unique_lock)
+// and its previous owner had died holding it. lock() has released it again
+// without marking it consistent, so the lock is now unrecoverable: nobody can
+// trust the state it protected. Use acquire() to recover from owner death.
+class OwnerDied : public Error {
+ public:
+  using Error::Error;
+};
+
+// A Lock or RLock whose owner died was released without make_consistent():
+// it can never be acquired again. Every acquire throws this.
+class LockNotRecoverable : public Error {
+ public:
+  using Error::Error;
+};
+
+// A Barrier was aborted, reset while parties waited, timed out, lost a party
+// that died holding its internal lock, or its action threw.
+class BrokenBarrierError : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace multiproc

@@ -4,13 +4,21 @@
 //   namespace mp = multiproc;
 #pragma once
 
+#include "multiproc/array.hpp"
+#include "multiproc/barrier.hpp"
 #include "multiproc/bytes.hpp"
+#include "multiproc/condition.hpp"
 #include "multiproc/connection.hpp"
 #include "multiproc/current_process.hpp"
 #include "multiproc/error.hpp"
+#include "multiproc/event.hpp"
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
+#include "multiproc/lock.hpp"
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
+#include "multiproc/semaphore.hpp"
 #include "multiproc/serialization.hpp"
+#include "multiproc/shared_memory.hpp"
+#include "multiproc/value.hpp"
 #include "multiproc/wait.hpp"

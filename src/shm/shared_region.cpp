@@ -51,8 +51,17 @@ std::shared_ptr<SharedRegion> SharedRegion::adopt(sys::UniqueFd fd) {
   return std::shared_ptr<SharedRegion>(new SharedRegion(std::move(fd), data, bytes));
 }
 
+SharedRegion::SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept
+    : fd_(std::move(fd)), data_(data), size_(size), fd_check_(fd_.get()) {}
+
+bool SharedRegion::fd_is_open() const noexcept {
+  return fd_check_.valid(fd_.get());
+}
+
 SharedRegion::~SharedRegion() {
   ::munmap(data_, size_);
+  // Never close a descriptor number that now names something else.
+  if (!fd_is_open()) (void)fd_.release();
 }
 
 }  // namespace multiproc::detail

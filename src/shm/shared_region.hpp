@@ -8,9 +8,12 @@
 // themselves are the user's to synchronise.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
 
+#include "multiproc/detail/fd_check.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace multiproc::detail {
@@ -32,14 +35,18 @@ class SharedRegion {
   std::size_t size() const noexcept { return size_; }
   // The memfd, for passing to another process. Close-on-exec.
   int fd() const noexcept { return fd_.get(); }
+  // Whether fd() is still open here and still names this region. In a forked
+  // child that did not receive the region as a Process argument, the
+  // descriptor was closed (and its number may have been reused).
+  bool fd_is_open() const noexcept;
 
  private:
-  SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept
-      : fd_(std::move(fd)), data_(data), size_(size) {}
+  SharedRegion(sys::UniqueFd fd, void* data, std::size_t size) noexcept;
 
   sys::UniqueFd fd_;
   void* data_;
   std::size_t size_;
+  detail::FdCheck fd_check_;  // whether fd_ still names the memfd (after a fork)
 };
 
 }  // namespace multiproc::detail

@@ -27,6 +27,12 @@ class Deadline {
   }
 
   bool is_never() const noexcept { return !at_.has_value(); }
+  // The earlier of this deadline and `d` from now: a wait that must wake
+  // periodically to check something.
+  Deadline capped(std::chrono::nanoseconds d) const noexcept {
+    Deadline soon = after(d);
+    return at_ && *at_ < *soon.at_ ? *this : soon;
+  }
   bool expired() const noexcept { return at_ && Clock::now() >= *at_; }
 
   // The deadline as an absolute CLOCK_MONOTONIC timespec (steady_clock is

@@ -21,4 +21,10 @@ int futex_wait(const std::atomic<std::uint32_t>& word, std::uint32_t expected,
 // Wakes up to `count` waiters (INT_MAX: all). Returns how many were woken.
 int futex_wake(const std::atomic<std::uint32_t>& word, int count) noexcept;
 
+// The same on the low 32 bits of a 64-bit word (little-endian: its first
+// four bytes), for a lock word whose low half changes whenever it matters.
+int futex_wait_low(const std::atomic<std::uint64_t>& word, std::uint32_t expected,
+                   const Deadline& deadline) noexcept;
+int futex_wake_low(const std::atomic<std::uint64_t>& word, int count) noexcept;
+
 }  // namespace multiproc::sys

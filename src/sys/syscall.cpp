@@ -59,6 +59,12 @@ pid_t fork_process() noexcept {
   return pid < 0 ? -errno : pid;
 }
 
+pid_t fork_bare() noexcept {
+  if (int e = injected(Call::fork)) return -e;
+  pid_t pid = ::_Fork();
+  return pid < 0 ? -errno : pid;
+}
+
 int pidfd_open(pid_t pid) noexcept {
   if (int e = injected(Call::pidfd_open)) return -e;
   // pidfd_open's descriptor is always close-on-exec. (glibc 2.36's

@@ -21,6 +21,10 @@ void inject_failure(Call call, int err, int times = 1) noexcept;
 void clear_injected_failures() noexcept;
 
 pid_t fork_process() noexcept;
+// _Fork(): a fork that runs no pthread_atfork handlers and is itself
+// async-signal-safe. Its child may only run async-signal-safe code (it may be
+// the child of a multi-threaded process). Fails like fork_process (Call::fork).
+pid_t fork_bare() noexcept;
 int pidfd_open(pid_t pid) noexcept;
 int pidfd_send_signal(int pidfd, int signo) noexcept;
 // waitid(P_PIDFD). EINTR is retried.

@@ -1,0 +1,226 @@
+// multiproc/lock.hpp — Lock and RLock, shared between processes, robust
+// against the death of their owner.
+//
+//   mp::Lock lock;                        // create before starting the children
+//   mp::Process p([](mp::Lock l) { std::lock_guard g(l); /* ... */ }, lock);
+//   p.start();
+//
+//   switch (lock.acquire(5s)) {           // acquire() / acquire(timeout) / try_acquire()
+//     case mp::AcquireResult::acquired: /* use the state */ lock.release(); break;
+//     case mp::AcquireResult::owner_died:  // we hold it; its last owner died holding it
+//       repair_shared_state();
+//       lock.make_consistent();           // else the lock becomes unrecoverable at release
+//       lock.release();
+//       break;
+//     case mp::AcquireResult::timed_out: break;
+//   }
+//
+// A handle is a cheap reference: copying a Lock gives another handle to the
+// same lock, as passing a Python object around does. Forked children share
+// every lock created before the fork; pass the handle as a Process argument
+// so that its descriptor (fd()) stays open in the child too.
+//
+// Implementation: a futex word in a shared memfd mapping (never
+// FUTEX_PRIVATE_FLAG) holding the owner's TID and start time. Uncontended,
+// acquire is one compare-and-swap and release one plain store, both inline:
+// tens of times faster than Python's Lock (docs/performance.md). Owner death is
+// detected the way a robust pthread mutex reports it, without its per-call
+// bookkeeping: a lock found held is checked against its owner, and if that
+// thread has ended (SIGKILL included; a zombie counts as ended) the caller
+// takes it over with owner_died. A waiter already asleep learns of the death
+// within ~10 ms. Deadlines use CLOCK_MONOTONIC. See docs/synchronization.md.
+//
+// Ownership is per thread: the thread that acquired releases. A process that
+// forks while holding a lock keeps it; the child does not own it. (A child
+// made without glibc's fork(), with _Fork, vfork or a raw clone, must not
+// use locks: it would carry its parent's identity.) Processes that share a
+// lock must be in one PID namespace.
+//
+// Memory ordering: a successful acquire synchronises with the release that
+// made the lock available (acquire/release semantics), across processes.
+//
+// Fork safety: a lock held across a fork stays held by the forking thread
+// (the child does not own it, and releasing it there is a UsageError).
+// Thread safety: a handle may be used by any number of threads at once.
+// Async-signal safety: no method is async-signal-safe (use Event or Semaphore
+// from a signal handler).
+// Destruction: dropping a handle unmaps this process's view once the last
+// handle in the process goes; the lock lives while any process maps it. A
+// lock still held then stays held: other processes get it, with owner_died,
+// once the holding thread has ended.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "multiproc/detail/lock_word.hpp"
+#include "multiproc/detail/shared_handle.hpp"
+
+namespace multiproc {
+
+// The outcome of acquiring a Lock or RLock.
+enum class AcquireResult {
+  acquired,    // the caller holds the lock
+  owner_died,  // the caller holds the lock; the previous owner died holding it
+               // (call make_consistent() once the shared state is repaired)
+  timed_out,   // not acquired: the deadline passed (or try_acquire found it held)
+};
+
+// A tag: Value and Array without a lock.
+struct NoLock {
+  explicit NoLock() = default;
+};
+inline constexpr NoLock no_lock{};
+
+// A non-recursive lock. Acquiring it twice from the same thread is a
+// UsageError (not a deadlock); releasing a lock the thread does not hold is a
+// UsageError.
+class Lock {
+ public:
+  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
+  Lock();
+
+  // Blocks until acquired. Throws LockNotRecoverable if a previous owner died
+  // and the lock was released without make_consistent(); UsageError if this
+  // thread already holds it or the handle was moved from.
+  [[nodiscard]] AcquireResult acquire() {
+    if (detail::lock_acquire_fast(state("Lock::acquire"), detail::this_thread_word())) [[likely]] {
+      return AcquireResult::acquired;
+    }
+    return acquire_contended();
+  }
+  // As acquire(), but gives up after `timeout` (CLOCK_MONOTONIC) with timed_out.
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
+  // Never blocks: timed_out when the lock is held (by anyone, this thread
+  // included), acquired or owner_died otherwise.
+  [[nodiscard]] AcquireResult try_acquire();
+  // Releases the lock. Throws UsageError if this thread does not hold it.
+  void release() {
+    if (detail::lock_release_fast(state("Lock::release"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    release_slow();
+  }
+  // After owner_died: marks the protected state consistent again. Throws
+  // UsageError if the lock is not held in the owner-died state.
+  void make_consistent();
+
+  // BasicLockable / Lockable, for std::lock_guard and std::unique_lock.
+  // lock() cannot return owner_died, and a throwing lock() must not leave the
+  // lock held with no guard to release it: on owner death it releases the
+  // lock without marking it consistent (so it becomes unrecoverable, since
+  // no one can vouch for the state) and throws OwnerDied. Use acquire() to
+  // recover instead. try_lock() returns false when the lock is held, and
+  // throws OwnerDied as lock() does.
+  void lock() {
+    if (detail::lock_acquire_fast(state("Lock::lock"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    lock_contended();
+  }
+  void unlock() { release(); }
+  bool try_lock();
+
+  // The lock's memfd, for passing to another process (SCM_RIGHTS, or an
+  // inherited descriptor). Close-on-exec; owned by the handle.
+  int fd() const;
+  // A handle to the lock behind `fd`, which must come from Lock::fd() in some
+  // process. Duplicates `fd` (the caller keeps its own). Throws UsageError if
+  // `fd` is not a Lock.
+  static Lock from_fd(int fd);
+
+  // A Process argument keeps these descriptors open in the child.
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  explicit Lock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::LockState& state(const char* operation) const {
+    return *static_cast<detail::LockState*>(handle_.checked(operation));
+  }
+  // The paths that are not the uncontended one (inline above).
+  AcquireResult acquire_contended();
+  void release_slow();
+  void lock_contended();
+
+  detail::SharedHandle handle_;
+};
+
+// A recursive lock: the thread that holds it may acquire it again, and must
+// release it as many times. Releasing it when not held is a UsageError.
+// Otherwise as Lock, owner death included (owner_died is reported to the
+// first acquire after the death; the caller then holds it once).
+class RLock {
+ public:
+  RLock();
+
+  [[nodiscard]] AcquireResult acquire() {
+    if (detail::lock_acquire_fast(state("RLock::acquire"), detail::this_thread_word())) [[likely]] {
+      return AcquireResult::acquired;
+    }
+    return acquire_contended();
+  }
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
+  [[nodiscard]] AcquireResult try_acquire();
+  void release() {
+    if (detail::lock_release_fast(state("RLock::release"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    release_slow();
+  }
+  void make_consistent();
+
+  void lock() {
+    if (detail::lock_acquire_fast(state("RLock::lock"), detail::this_thread_word())) [[likely]] {
+      return;
+    }
+    lock_contended();
+  }
+  void unlock() { release(); }
+  bool try_lock();
+
+  int fd() const;
+  static RLock from_fd(int fd);
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  friend class Condition;
+  explicit RLock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::LockState& state(const char* operation) const {
+    return *static_cast<detail::LockState*>(handle_.checked(operation));
+  }
+  AcquireResult acquire_contended();
+  void release_slow();
+  void lock_contended();
+  // For Condition::wait: releases every level this thread holds and returns
+  // how many (UsageError when it holds none); reacquire(n) takes them back.
+  int release_all();
+  void reacquire(int levels);
+
+  detail::SharedHandle handle_;
+};
+
+namespace detail {
+
+// How a Value or Array is guarded: a new RLock (the default, as Python's
+// lock=True), the RLock given (shared with other objects), or none (no_lock).
+class LockChoice {
+ public:
+  LockChoice() = default;
+  LockChoice(NoLock) : none_(true) {}                  // NOLINT: implicit on purpose
+  LockChoice(RLock lock) : given_(std::move(lock)) {}  // NOLINT: implicit on purpose
+
+  std::optional<RLock> resolve() && {
+    if (none_) return std::nullopt;
+    if (given_) return std::move(given_);
+    return RLock();
+  }
+
+ private:
+  bool none_ = false;
+  std::optional<RLock> given_;
+};
+
+}  // namespace detail
+}  // namespace multiproc

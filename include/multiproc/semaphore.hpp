@@ -1,0 +1,101 @@
+// multiproc/semaphore.hpp — counting semaphores shared between processes.
+//
+//   mp::Semaphore slots(4);               // at most 4 processes in the section
+//   mp::Process p([](mp::Semaphore s) {
+//     s.acquire();                        // or s.acquire(5s) / s.try_acquire()
+//     use_a_slot();
+//     s.release();
+//   }, slots);
+//
+//   mp::BoundedSemaphore b(2);            // releasing above 2 is a UsageError
+//
+// A handle is a cheap reference: copies refer to the same semaphore. Forked
+// children share every semaphore created before the fork; pass the handle
+// as a Process argument so that its descriptor stays open in the child.
+//
+// Implementation: a 32-bit counter in shared memory used as a futex word
+// (never FUTEX_PRIVATE_FLAG), and a count of sleepers so that release() makes
+// no system call when nobody sleeps. acquire() spins up to 2 us before it
+// sleeps. Deadlines use CLOCK_MONOTONIC. Values range from 0 to
+// SEM_VALUE_MAX (INT_MAX).
+//
+// Memory ordering: release() is a release operation and a successful acquire
+// an acquire operation: what a process wrote before release() is visible to
+// the process whose acquire() takes that unit.
+//
+// Async-signal safety: release() is async-signal-safe on its success path
+// (atomic operations and at most one futex wake: no allocation, no lock). Its
+// error paths throw (over-release of a BoundedSemaphore, overflow past
+// SEM_VALUE_MAX, a moved-from handle) and are not. get_value() is
+// async-signal-safe too. acquire() is not meant for signal handlers.
+//
+// A process that dies never holds a semaphore the way it holds a Lock: a unit
+// it took and did not give back is simply gone, as with POSIX semaphores.
+//
+// Fork safety: forked children share the count; nothing is held per process.
+// Thread safety: a handle may be used by any number of threads at once.
+// Destruction: as Lock: the semaphore lives while any process maps it.
+#pragma once
+
+#include <chrono>
+#include <vector>
+
+#include "multiproc/detail/shared_handle.hpp"
+
+namespace multiproc {
+
+class Semaphore {
+ public:
+  // A semaphore holding `value` units (0..SEM_VALUE_MAX, else UsageError).
+  explicit Semaphore(int value = 1);
+
+  // Takes one unit, waiting while there is none.
+  void acquire();
+  // As acquire(), giving up after `timeout` (CLOCK_MONOTONIC): false then.
+  bool acquire(std::chrono::nanoseconds timeout);
+  // Takes one unit if there is one now.
+  bool try_acquire();
+  // Gives back one unit and wakes one waiter. Async-signal-safe. Throws
+  // UsageError past SEM_VALUE_MAX.
+  void release();
+  // The number of units now (a snapshot).
+  int get_value() const;
+
+  // The semaphore's memfd, for passing to another process; from_fd rebuilds
+  // a handle from it (duplicating it) and refuses a descriptor that is not a
+  // Semaphore with UsageError.
+  int fd() const;
+  static Semaphore from_fd(int fd);
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  explicit Semaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::SharedHandle handle_;
+};
+
+// A semaphore that may never hold more than its initial value: one release
+// too many is a UsageError (Python's ValueError), a bug it reports at once.
+class BoundedSemaphore {
+ public:
+  // `value` (1..SEM_VALUE_MAX, else UsageError) is the initial and maximum value.
+  explicit BoundedSemaphore(int value = 1);
+
+  void acquire();
+  bool acquire(std::chrono::nanoseconds timeout);
+  bool try_acquire();
+  // Async-signal-safe, except the UsageError of an over-release, which is not.
+  void release();
+  int get_value() const;
+  // The maximum (and initial) value.
+  int max_value() const;
+
+  int fd() const;
+  static BoundedSemaphore from_fd(int fd);
+  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+
+ private:
+  explicit BoundedSemaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  detail::SharedHandle handle_;
+};
+
+}  // namespace multiproc
