@@ -211,7 +211,9 @@ TEST(Connection, MessagesOfThreeGigabytesGoThrough) {
 }
 
 TEST(Connection, CapturedInsteadOfPassedIsAClearError) {
-  auto [a, b] = mp::Pipe();
+  auto ends = mp::Pipe();  // not a structured binding: clang 14 cannot capture those
+  mp::Connection& a = ends.first;
+  mp::Connection& b = ends.second;
   mp::Process p([&a] {
     int reused = open("/dev/null", O_WRONLY | O_CLOEXEC);  // may take a's old number
     (void)reused;
