@@ -25,6 +25,8 @@
 #include "futex_floor.h"
 #include "sys/spin.hpp"
 
+#include "ratio_reporter.hpp"
+
 namespace mp = multiproc;
 
 // ---- Uncontended locks ----------------------------------------------------
@@ -194,41 +196,14 @@ static void BM_SemaphoreHandOffNoSpin(benchmark::State& state) {
 }
 BENCHMARK(BM_SemaphoreHandOffNoSpin)->UseRealTime();
 
-// Prints each multiproc figure beside its floor after the run (medians when
-// run with repetitions).
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& r : runs) {
-      if (r.run_type == Run::RT_Aggregate && r.aggregate_name != "median") continue;
-      times_[r.run_name.function_name] = r.GetAdjustedRealTime();
-    }
-  }
-  void Finalize() override {
-    ConsoleReporter::Finalize();
-    ratio("BM_EventPingPong", "BM_BareFutexPingPong", "(target <= 1.2x)");
-    ratio("BM_EventPingPongNoSpin", "BM_BareFutexPingPong", "(the futex path alone)");
-    ratio("BM_EventPingPong", "BM_BareFutexSpinPingPong", "(the same spin on both sides)");
-    ratio("BM_SemaphoreHandOff", "BM_BareFutexPingPong", "");
-    ratio("BM_SemaphoreHandOffNoSpin", "BM_BareFutexPingPong", "(the futex path alone)");
-    ratio("BM_LockAcquireRelease", "BM_PthreadMutexRobustShared", "");
-    ratio("BM_EventSetClearNoWaiter", "BM_FutexWakeNobody", "");
-  }
-
- private:
-  void ratio(const char* ours, const char* floor, const char* target) {
-    auto o = times_.find(ours);
-    auto f = times_.find(floor);
-    if (o == times_.end() || f == times_.end()) return;
-    std::printf("%s / %s = %.2fx %s\n", ours, floor, o->second / f->second, target);
-  }
-  std::map<std::string, double> times_;
-};
-
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
+  return multiproc::bench::run_with_ratios(
+      argc, argv,
+      {{"BM_EventPingPong", "BM_BareFutexPingPong", "<= 1.2x"},
+       {"BM_EventPingPongNoSpin", "BM_BareFutexPingPong", "(the futex path alone)"},
+       {"BM_EventPingPong", "BM_BareFutexSpinPingPong", "(the same spin on both sides)"},
+       {"BM_SemaphoreHandOff", "BM_BareFutexPingPong", "(informative)"},
+       {"BM_SemaphoreHandOffNoSpin", "BM_BareFutexPingPong", "(the futex path alone)"},
+       {"BM_LockAcquireRelease", "BM_PthreadMutexRobustShared", "(informative)"},
+       {"BM_EventSetClearNoWaiter", "BM_FutexWakeNobody", "(informative)"}});
 }
