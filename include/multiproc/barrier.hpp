@@ -46,6 +46,7 @@
 #include <optional>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 
 namespace multiproc {
@@ -81,6 +82,9 @@ class Barrier {
   static Barrier from_fd(int fd, std::function<void()> action = {},
                          std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Barrier multiproc_import(detail::WireReader& r);
 
  private:
   Barrier(detail::SharedHandle handle, std::function<void()> action,

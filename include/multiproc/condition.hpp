@@ -42,6 +42,7 @@
 #include <variant>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/lock.hpp"
 
@@ -88,6 +89,9 @@ class Condition {
   static Condition from_fd(int fd, Lock lock);
   static Condition from_fd(int fd, RLock lock);
   void multiproc_descriptors(std::vector<int>& out) const;
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Condition multiproc_import(detail::WireReader& r);
 
  private:
   using AnyLock = std::variant<Lock, RLock>;

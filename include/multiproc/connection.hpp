@@ -35,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/bytes.hpp"
 #include "multiproc/detail/fd_check.hpp"
 #include "multiproc/detail/frame.hpp"
@@ -116,6 +117,9 @@ class Connection {
   void multiproc_descriptors(std::vector<int>& out) const {
     if (fd_ >= 0 && fd_check_.valid(fd_)) out.push_back(fd_);
   }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Connection multiproc_import(detail::WireReader& r);
 
  private:
   Connection(int fd, bool readable, bool writable) noexcept;

@@ -44,6 +44,7 @@
 #include <chrono>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 
 namespace multiproc {
@@ -73,6 +74,9 @@ class Event {
   int fd() const;
   static Event from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Event multiproc_import(detail::WireReader& r);
 
  private:
   explicit Event(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}

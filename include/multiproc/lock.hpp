@@ -55,6 +55,7 @@
 #include <utility>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/lock_word.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 
@@ -133,6 +134,9 @@ class Lock {
 
   // A Process argument keeps these descriptors open in the child.
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Lock multiproc_import(detail::WireReader& r);
 
  private:
   explicit Lock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
@@ -183,6 +187,9 @@ class RLock {
   int fd() const;
   static RLock from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static RLock multiproc_import(detail::WireReader& r);
 
  private:
   friend class Condition;

@@ -7,9 +7,14 @@
 //   p.join();                       // or p.join(5s), which says whether it ended
 //   std::optional<int> code = p.exitcode();   // 0..255, or -N if killed by signal N
 //
-// Start method: fork (this version). The child is a copy of the parent, so any
-// callable works; arguments are copied (or moved) into the Process, as with
-// std::thread. A target returning `int` sets the exit code; other return
+// Start method: ProcessOptions::start_method, else get_start_method() (fork
+// by default; see start_method.hpp). With fork the child is a copy of the
+// parent, so any callable works; arguments are copied (or moved) into the
+// Process, as with std::thread. With spawn and forkserver the callable must be
+// a function or a capture-less lambda and the arguments serializable or
+// shared objects (they are sent to the child); start() throws UsageError
+// otherwise (Context<StartMethod::spawn>, in context.hpp, makes it a
+// compile-time error). A target returning `int` sets the exit code; other return
 // values are ignored. An uncaught exception gives exit code 1, one line on
 // the child's stderr, and exception() in the parent after the process ended.
 //
@@ -53,6 +58,7 @@
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
+#include "multiproc/start_method.hpp"
 
 namespace multiproc {
 
@@ -77,7 +83,11 @@ struct ProcessOptions {
   // thread exits.
   bool allow_fork_with_threads = false;
   // Descriptors the child keeps open besides 0, 1, 2 (which are never closed).
+  // fork only: spawn and forkserver children receive descriptors as shared
+  // objects passed as arguments (a Connection, say).
   std::vector<int> pass_fds{};
+  // fork, spawn or forkserver; unset: get_start_method() at start().
+  std::optional<StartMethod> start_method{};
 };
 
 class Process {
@@ -100,8 +110,10 @@ class Process {
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
 
-  // Forks the child. Throws UsageError if already started, ForkUnsafeError
-  // when other threads exist (unless allowed), SystemError if fork fails.
+  // Starts the child. Throws UsageError if already started, or when spawn or
+  // forkserver cannot send the target or init() was not called;
+  // ForkUnsafeError when fork would copy other threads (unless allowed);
+  // SystemError when the kernel refuses; Error when the forkserver died.
   void start();
 
   // Waits until the child ends and reaps it. Throws UsageError before start().
@@ -143,6 +155,8 @@ class Process {
 
  private:
   void require_started(const char* operation) const;
+  std::shared_ptr<detail::ChildState> fork_child(std::vector<int> keep);
+  std::shared_ptr<detail::ChildState> send_child(StartMethod method);
   void collect_result();
   void release() noexcept;
 

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "multiproc/detail/queue_core.hpp"
+#include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
 
@@ -107,6 +108,13 @@ class Queue {
       if (fd >= 0) out.push_back(fd);
     }
   }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const {
+    w.fd(core().memfd());
+    w.fd(core().eventfd());
+  }
+  static Queue multiproc_import(detail::WireReader& r) { return Queue(import_core(r)); }
+
   detail::QueueCore& core() const {
     if (!core_) throw UsageError("Queue: this handle was closed");
     return *core_;
@@ -114,6 +122,18 @@ class Queue {
 
  protected:
   explicit Queue(std::shared_ptr<detail::QueueCore> core) : core_(std::move(core)) {}
+  static std::shared_ptr<detail::QueueCore> import_core(detail::WireReader& r) {
+    int memfd = detail::dup_received(r.fd());
+    int eventfd = -1;
+    try {
+      eventfd = detail::dup_received(r.fd());
+      return detail::QueueCore::adopt(memfd, eventfd, Encoded<T>::tag());
+    } catch (...) {
+      ::close(memfd);
+      if (eventfd >= 0) ::close(eventfd);
+      throw;
+    }
+  }
 
  private:
   bool put_until(const T& item, const detail::QueueCore::Deadline& deadline) {
@@ -138,6 +158,12 @@ template <class T>
 class SimpleQueue : public Queue<T> {
  public:
   SimpleQueue() : Queue<T>(QueueOptions{}) {}
+  static SimpleQueue multiproc_import(detail::WireReader& r) {
+    return SimpleQueue(Queue<T>::import_core(r));
+  }
+
+ private:
+  explicit SimpleQueue(std::shared_ptr<detail::QueueCore> core) : Queue<T>(std::move(core)) {}
 };
 
 // A Queue that also counts unfinished items: every get() is matched by a
@@ -146,6 +172,9 @@ template <class T>
 class JoinableQueue : public Queue<T> {
  public:
   using Queue<T>::Queue;
+  static JoinableQueue multiproc_import(detail::WireReader& r) {
+    return JoinableQueue(Queue<T>::import_core(r));
+  }
 
   // UsageError if called more times than items were put.
   void task_done() { this->core().task_done(); }

@@ -40,6 +40,7 @@
 #include <chrono>
 #include <vector>
 
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 
 namespace multiproc {
@@ -67,6 +68,9 @@ class Semaphore {
   int fd() const;
   static Semaphore from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static Semaphore multiproc_import(detail::WireReader& r);
 
  private:
   explicit Semaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
@@ -92,6 +96,9 @@ class BoundedSemaphore {
   int fd() const;
   static BoundedSemaphore from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static BoundedSemaphore multiproc_import(detail::WireReader& r);
 
  private:
   explicit BoundedSemaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}

@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -62,9 +63,21 @@ concept HasOwnSerialization = cereal::traits::has_member_serialize<T, OutArchive
     cereal::traits::has_member_versioned_serialize<T, OutArchive>::value ||
     cereal::traits::has_member_versioned_save<T, OutArchive>::value;
 
+// Trivially copyable types that are really pointers to memory elsewhere: their
+// bytes would mean nothing in another process.
+template <class T>
+struct RefersElsewhere : std::false_type {};
+template <class T>
+struct RefersElsewhere<std::reference_wrapper<T>> : std::true_type {};
+template <class C, class Tr>
+struct RefersElsewhere<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class E, std::size_t N>
+struct RefersElsewhere<std::span<E, N>> : std::true_type {};
+
 template <class T>
 concept TriviallySerializable = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-                                !std::is_member_pointer_v<T> && !HasOwnSerialization<T>;
+                                !std::is_member_pointer_v<T> && !RefersElsewhere<T>::value &&
+                                !HasOwnSerialization<T>;
 
 template <class T>
 struct ContiguousOfTrivial : std::false_type {};

@@ -38,6 +38,8 @@
 // there (and, for the creator's handle, gives up its share of the name).
 #pragma once
 
+#include "multiproc/detail/wire_fwd.hpp"
+
 #include <sys/types.h>
 
 #include <cstddef>
@@ -87,6 +89,9 @@ class SharedMemory {
   // A Process argument keeps these open in the child: the segment's
   // descriptor and, for a tracked segment, the tracker's pipe.
   void multiproc_descriptors(std::vector<int>& out) const;
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const;
+  static SharedMemory multiproc_import(detail::WireReader& r);
 
  private:
   struct State;

@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "multiproc/detail/shared_handle.hpp"
+#include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/lock.hpp"
 
@@ -113,6 +114,20 @@ class Value {
   void multiproc_descriptors(std::vector<int>& out) const {
     handle_.descriptors(out);
     if (lock_) lock_->multiproc_descriptors(out);
+  }
+  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
+  void multiproc_export(detail::WireWriter& w) const {
+    w.fd(fd());
+    w.u32(lock_ ? 1 : 0);
+    if (lock_) lock_->multiproc_export(w);
+  }
+  static Value multiproc_import(detail::WireReader& r) {
+    int fd = r.fd();
+    std::uint32_t has_lock = r.u32();
+    if (has_lock > 1) throw DecodeError("multiproc: corrupt Value in a task message");
+    std::optional<RLock> lock;
+    if (has_lock == 1) lock = RLock::multiproc_import(r);
+    return from_fd(fd, std::move(lock));
   }
 
  private:

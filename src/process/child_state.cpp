@@ -1,6 +1,7 @@
 #include "process/child_state.hpp"
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "multiproc/error.hpp"
+#include "start/task_message.hpp"
 
 namespace multiproc::detail {
 
@@ -18,12 +20,34 @@ ChildState::ChildState(std::string name, bool daemon)
 ChildState::~ChildState() {
   // In a forked child this is a copy of a sibling's state: its descriptor
   // number was closed at fork and may name something else now.
-  if (::getpid() != owner_) pidfd_.release();
+  if (::getpid() != owner_) {
+    (void)pidfd_.release();
+    (void)channel_.release();
+  }
 }
 
 void ChildState::attach(pid_t pid, sys::UniqueFd pidfd) noexcept {
   pid_ = pid;
   pidfd_ = std::move(pidfd);
+}
+
+std::optional<ExceptionInfo> ChildState::read_exception() {
+  if (channel_read_) return channel_report_;
+  if (!channel_) return report_.read(pid_);
+  // The child has ended, so what it wrote is all there: read without waiting.
+  std::string bytes;
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::recv(channel_.get(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0 || bytes.size() > (std::size_t{1} << 20)) break;
+    bytes.append(buffer, static_cast<std::size_t>(n));
+  }
+  channel_.reset();
+  channel_read_ = true;
+  channel_report_ =
+      parse_exception_report(std::as_bytes(std::span(bytes.data(), bytes.size())), pid_);
+  return channel_report_;
 }
 
 void ChildState::require_owner(const char* operation) const {

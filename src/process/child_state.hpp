@@ -26,6 +26,11 @@ class ChildState {
 
   // Called once, right after the fork succeeded.
   void attach(pid_t pid, sys::UniqueFd pidfd) noexcept;
+  // Spawn and forkserver children report an exception on their channel
+  // instead of the report page.
+  void attach_channel(sys::UniqueFd channel) noexcept { channel_ = std::move(channel); }
+  // The child's uncaught exception; call once it ended.
+  std::optional<ExceptionInfo> read_exception();
 
   pid_t pid() const noexcept { return pid_; }
   int pidfd() const noexcept { return pidfd_.get(); }
@@ -58,6 +63,9 @@ class ChildState {
   pid_t pid_ = 0;
   sys::UniqueFd pidfd_;
   ExceptionReport report_;
+  sys::UniqueFd channel_;
+  bool channel_read_ = false;
+  std::optional<ExceptionInfo> channel_report_;
   mutable std::mutex mu_;
   std::optional<ExitStatus> status_;
 };

@@ -41,10 +41,11 @@ class LauncherThread {
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
-  pid_t fork(const ChildSetup& setup) {
+  pid_t run(LaunchJob job, void* arg) {
     std::lock_guard caller(call_mu_);
     std::unique_lock lock(mu_);
-    job_ = &setup;
+    job_ = job;
+    arg_ = arg;
     cv_.notify_all();
     cv_.wait(lock, [this] { return job_ == nullptr; });
     return result_;
@@ -55,9 +56,10 @@ class LauncherThread {
     std::unique_lock lock(mu_);
     for (;;) {
       cv_.wait(lock, [this] { return job_ != nullptr; });
-      const ChildSetup* setup = job_;
+      LaunchJob job = job_;
+      void* arg = arg_;
       lock.unlock();
-      pid_t pid = fork_blocked(*setup);
+      pid_t pid = job(arg);
       lock.lock();
       result_ = pid;
       job_ = nullptr;
@@ -68,7 +70,8 @@ class LauncherThread {
   std::mutex call_mu_;  // one caller at a time
   std::mutex mu_;
   std::condition_variable cv_;
-  const ChildSetup* job_ = nullptr;
+  LaunchJob job_ = nullptr;
+  void* arg_ = nullptr;
   pid_t result_ = 0;
 
  public:
@@ -106,15 +109,24 @@ pid_t fork_child(const ChildSetup& setup, bool allow_threads) {
   if (!allow_threads) {
     int threads = sys::thread_count();
     if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
+    // The launcher thread does not count: it waits on a condition variable
+    // (no lock held) and the child forgets it. Any other thread does.
+    if (g_launcher.load() != nullptr) --threads;
     if (threads > 1) throw ForkUnsafeError(threads);
   }
   // Unwritten stdio buffers would otherwise be written by both processes.
   (void)std::fflush(nullptr);
 
-  bool main_thread = sys::current_tid() == ::getpid();
-  pid_t pid = main_thread ? fork_blocked(setup) : launcher().fork(setup);
+  pid_t pid = launch_from_long_lived_thread(
+      [](void* s) { return fork_blocked(*static_cast<const ChildSetup*>(s)); },
+      const_cast<ChildSetup*>(&setup));
   if (pid < 0) throw SystemError("fork", -pid);
   return pid;
+}
+
+pid_t launch_from_long_lived_thread(LaunchJob job, void* arg) {
+  bool main_thread = sys::current_tid() == ::getpid();
+  return main_thread ? job(arg) : launcher().run(job, arg);
 }
 
 }  // namespace multiproc::detail

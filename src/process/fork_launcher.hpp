@@ -17,6 +17,12 @@ namespace multiproc::detail {
 // threads and `allow_threads` is false; SystemError when fork fails.
 pid_t fork_child(const ChildSetup& setup, bool allow_threads);
 
+// Runs `job` (which starts a child and returns its PID or -errno) on the
+// main thread when called there, else on the launcher thread, so that the
+// child's parent thread lives as long as the process.
+using LaunchJob = pid_t (*)(void* arg);
+pid_t launch_from_long_lived_thread(LaunchJob job, void* arg);
+
 // Child side, right after fork: the launcher thread does not exist here.
 void forget_launcher_after_fork() noexcept;
 

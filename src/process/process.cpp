@@ -1,6 +1,5 @@
 #include "multiproc/process.hpp"
 
-#include <cxxabi.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,26 +9,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <typeinfo>
 
 #include "multiproc/error.hpp"
+#include "multiproc/init.hpp"
 #include "process/child_setup.hpp"
 #include "process/child_state.hpp"
 #include "process/fork_launcher.hpp"
 #include "process/identity.hpp"
 #include "process/registry.hpp"
+#include "process/run_target.hpp"
+#include "start/forkserver.hpp"
+#include "start/spawn.hpp"
+#include "start/task_message.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
 namespace {
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = status == 0 && s != nullptr ? s : mangled;
-  std::free(s);
-  return out;
-}
 
 struct ChildContext {
   detail::ProcessTarget* target;
@@ -37,29 +32,14 @@ struct ChildContext {
   const char* name;
 };
 
-void report_uncaught(const ChildContext& c, const std::string& type, const char* message) {
-  c.report->record(type, message);
-  // One write, so that lines of concurrent children do not interleave.
-  std::string line = "multiproc: uncaught exception in " + std::string(c.name) + " (pid " +
-                     std::to_string(::getpid()) + "): " + type;
-  if (*message != '\0') line += ": " + std::string(message);
-  line += '\n';
-  sys::write_all(STDERR_FILENO, line.data(), line.size());
+void record_on_page(void* report, std::string_view type, std::string_view message) {
+  static_cast<detail::ExceptionReport*>(report)->record(type, message);
 }
 
-// The child's entry: runs the target, turns an escaping exception into exit
-// code 1 plus a report for the parent.
-int run_target(void* context) {
+// The fork child's entry.
+int run_forked_target(void* context) {
   auto& c = *static_cast<ChildContext*>(context);
-  try {
-    return c.target->run();
-  } catch (const std::exception& e) {
-    report_uncaught(c, demangle(typeid(e).name()), e.what());
-  } catch (...) {
-    const std::type_info* t = abi::__cxa_current_exception_type();
-    report_uncaught(c, t != nullptr ? demangle(t->name()) : "unknown exception", "");
-  }
-  return 1;
+  return detail::run_target(*c.target, c.name, {record_on_page, c.report});
 }
 
 // SIGCHLD ignored (or SA_NOCLDWAIT) makes the kernel reap children itself:
@@ -145,9 +125,17 @@ void Process::start() {
   if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
   if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   require_children_reapable();
+  StartMethod method = options_.start_method.value_or(get_start_method());
+  std::shared_ptr<detail::ChildState> child = method == StartMethod::fork
+                                                  ? fork_child(descriptors_to_keep(options_, *target_))
+                                                  : send_child(method);
+  detail::register_child(child);
+  child_ = std::move(child);
+  target_.reset();  // the parent's copies of the arguments are no longer needed
+}
 
+std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
-  std::vector<int> keep = descriptors_to_keep(options_, *target_);
   detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
   ChildContext context{target_.get(), &child->report(), identity.name};
 
@@ -157,7 +145,7 @@ void Process::start() {
   setup.keep_fds = keep.data();
   setup.keep_count = keep.size();
   setup.identity = &identity;
-  setup.entry = run_target;
+  setup.entry = run_forked_target;
   setup.context = &context;
 
   pid_t pid = detail::fork_child(setup, options_.allow_fork_with_threads);
@@ -169,9 +157,34 @@ void Process::start() {
     throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
   }
   child->attach(pid, sys::UniqueFd(pidfd));
-  detail::register_child(child);
-  child_ = std::move(child);
-  target_.reset();  // the parent's copies of the arguments are no longer needed
+  return child;
+}
+
+std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
+  const std::string method_name(to_string(method));
+  if (!initialized()) {
+    throw UsageError("start(): the " + method_name +
+                     " start method needs multiproc::init(argc, argv) as the first statement of "
+                     "main (see init.hpp)");
+  }
+  if (!options_.pass_fds.empty()) {
+    throw UsageError("start(): pass_fds is for the fork start method; a " + method_name +
+                     " child receives descriptors as shared objects passed as arguments");
+  }
+  detail::WireWriter task;
+  target_->encode(task);
+  detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
+  std::string message = detail::encode_task_message(
+      identity, task.data(), static_cast<std::uint32_t>(task.fds().size()));
+  detail::LaunchRequest request{&message, task.fds(),
+                                options_.die_with_parent ? options_.parent_death_signal : 0};
+  detail::LaunchedChild launched = method == StartMethod::spawn
+                                       ? detail::spawn_child(request)
+                                       : detail::forkserver_child(request);
+  auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
+  child->attach(launched.pid, std::move(launched.pidfd));
+  child->attach_channel(std::move(launched.channel));
+  return child;
 }
 
 void Process::require_started(const char* operation) const {
@@ -180,7 +193,7 @@ void Process::require_started(const char* operation) const {
 }
 
 void Process::collect_result() {
-  exception_ = child_->report().read(child_->pid());
+  exception_ = child_->read_exception();
   detail::unregister_child(child_.get());
 }
 

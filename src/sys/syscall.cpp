@@ -1,6 +1,7 @@
 #include "sys/syscall.hpp"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -63,6 +64,17 @@ pid_t fork_bare() noexcept {
   if (int e = injected(Call::fork)) return -e;
   pid_t pid = ::_Fork();
   return pid < 0 ? -errno : pid;
+}
+
+pid_t clone_sibling(int* pidfd, int* tid_address) noexcept {
+  if (int e = injected(Call::fork)) return -e;
+  clone_args args{};
+  args.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+  args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
+  args.child_tid = reinterpret_cast<std::uintptr_t>(tid_address);
+  // With CLONE_PARENT the child takes the caller's own exit signal (SIGCHLD).
+  args.exit_signal = 0;
+  return static_cast<pid_t>(result_or_errno(::syscall(SYS_clone3, &args, sizeof args)));
 }
 
 int pidfd_open(pid_t pid) noexcept {

@@ -25,6 +25,13 @@ pid_t fork_process() noexcept;
 // async-signal-safe. Its child may only run async-signal-safe code (it may be
 // the child of a multi-threaded process). Fails like fork_process (Call::fork).
 pid_t fork_bare() noexcept;
+// The forkserver's fork: clone3 with CLONE_PARENT, so that the child is the
+// caller's parent's child (that process can waitid it through *pidfd), and
+// with the child's TID written to `tid_address` (glibc's thread record, from
+// PR_GET_TID_ADDRESS) as glibc's fork does. Returns 0 in the child, its PID
+// in the caller. The child must call set_robust_list itself. Fails like
+// fork_process (Call::fork).
+pid_t clone_sibling(int* pidfd, int* tid_address) noexcept;
 int pidfd_open(pid_t pid) noexcept;
 int pidfd_send_signal(int pidfd, int signo) noexcept;
 // waitid(P_PIDFD). EINTR is retried.

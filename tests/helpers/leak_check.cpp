@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "start/forkserver.hpp"
+
 namespace multiproc::testing {
 namespace {
 
@@ -27,6 +29,8 @@ bool read_stat(pid_t pid, char& state, pid_t& ppid, std::string& command) {
 
 std::vector<ChildEntry> children_of(pid_t parent) {
   std::vector<ChildEntry> out;
+  // The forkserver's zygote serves the whole test binary (test_main's init).
+  pid_t zygote = parent == ::getpid() ? multiproc::detail::forkserver_pid().value_or(0) : 0;
   DIR* d = opendir("/proc");
   if (d == nullptr) return out;
   while (dirent* e = readdir(d)) {
@@ -36,6 +40,7 @@ std::vector<ChildEntry> children_of(pid_t parent) {
     char state;
     pid_t ppid;
     std::string command;
+    if (pid == zygote) continue;
     if (read_stat(static_cast<pid_t>(pid), state, ppid, command) && ppid == parent) {
       out.push_back({static_cast<pid_t>(pid), state, command});
     }

@@ -17,7 +17,8 @@ struct ChildEntry {
   std::string command;
 };
 
-// Direct children of `parent` (by /proc/<pid>/stat), zombies included.
+// Direct children of `parent` (by /proc/<pid>/stat), zombies included; for
+// this process, the forkserver zygote (started by the test main) excepted.
 std::vector<ChildEntry> children_of(pid_t parent);
 // Open descriptors of this process.
 std::set<int> open_fds();

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "helpers/leak_check.hpp"
+#include "multiproc/init.hpp"
 
 namespace {
 
@@ -49,6 +50,9 @@ class LeakListener : public ::testing::EmptyTestEventListener {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First: in a child started by spawn this runs the child's task and exits.
+  // The forkserver starts now, while the process is single-threaded.
+  multiproc::init(argc, argv, {.forkserver = true});
   prctl(PR_SET_CHILD_SUBREAPER, 1);
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::UnitTest::GetInstance()->listeners().Append(new LeakListener);

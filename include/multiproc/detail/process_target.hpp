@@ -1,5 +1,13 @@
 // Internal: the callable and arguments a Process runs in its child, stored
 // behind one virtual interface so that Process itself is not a template.
+//
+// For fork, the child runs the object it inherited. For spawn and forkserver
+// the target is written as a task (encode): the code reference of a decoder
+// instantiated for the callable's and arguments' types, the callable itself
+// (a function's code reference; nothing for a stateless class such as a
+// capture-less lambda, which the child default-constructs), then each
+// argument (serialized, or as descriptors for shared objects). The child
+// resolves the decoder, which rebuilds the same BoundTarget there.
 #pragma once
 
 #include <concepts>
@@ -9,6 +17,10 @@
 #include <type_traits>
 #include <utility>
 #include <vector>
+
+#include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/wire.hpp"
+#include "multiproc/error.hpp"
 
 namespace multiproc::detail {
 
@@ -29,6 +41,17 @@ void collect_descriptors(const std::reference_wrapper<T>& arg, std::vector<int>&
   collect_descriptors(arg.get(), out);
 }
 
+// A callable another process can find: a function pointer, or a class with
+// no state that the child can default-construct (a capture-less lambda).
+template <class F>
+concept Nameable = (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) ||
+                   (std::is_class_v<F> && std::is_empty_v<F> && std::is_default_constructible_v<F>);
+
+// A target that spawn and forkserver can send: a nameable callable and
+// arguments that are serializable or shared objects.
+template <class F, class... Args>
+concept SendableTarget = Nameable<std::decay_t<F>> && (Sendable<std::decay_t<Args>> && ...);
+
 class ProcessTarget {
  public:
   virtual ~ProcessTarget() = default;
@@ -36,7 +59,34 @@ class ProcessTarget {
   virtual int run() = 0;
   // Descriptors of the arguments that the child must keep open.
   virtual void descriptors(std::vector<int>& out) const = 0;
+  // Writes the task for a spawn or forkserver child. Throws UsageError when
+  // the callable or an argument cannot be sent, saying which and why.
+  virtual void encode(WireWriter& out) const = 0;
 };
+
+// Rebuilds a target from a task's bytes in the child (see encode).
+using TargetDecoder = ProcessTarget* (*)(WireReader&);
+
+template <class F, class... Args>
+class BoundTarget;
+
+template <class F>
+F decode_callable(WireReader& in) {
+  if constexpr (std::is_pointer_v<F>) {
+    CodeRef ref;
+    ref.object = in.str();
+    ref.offset = in.u64();
+    return resolve_function<std::remove_pointer_t<F>>(ref);
+  } else {
+    return F{};
+  }
+}
+
+template <class F, class... Args>
+ProcessTarget* decode_target(WireReader& in) {
+  // Braces: the callable, then the arguments, decoded left to right.
+  return new BoundTarget<F, Args...>{decode_callable<F>(in), get_value<Args>(in)...};
+}
 
 template <class F, class... Args>
 class BoundTarget final : public ProcessTarget {
@@ -68,6 +118,31 @@ class BoundTarget final : public ProcessTarget {
 
   void descriptors(std::vector<int>& out) const override {
     std::apply([&out](const auto&... a) { (collect_descriptors(a, out), ...); }, args_);
+  }
+
+  void encode(WireWriter& out) const override {
+    if constexpr (!Nameable<F>) {
+      throw UsageError(
+          "multiproc: spawn and forkserver children start from a fresh program, so the callable "
+          "must be a function or a capture-less lambda (a capturing lambda's state cannot be "
+          "sent); pass the captured values as arguments instead");
+    } else if constexpr (!(Sendable<Args> && ...)) {
+      throw UsageError(
+          "multiproc: spawn and forkserver children receive their arguments serialized: every "
+          "argument must be serializable (see serialization.hpp) or a shared object (Queue, "
+          "Connection, Lock, Event, Value, SharedMemory, ...); references and pointers cannot "
+          "be sent");
+    } else {
+      CodeRef decoder = code_ref_of(&decode_target<F, Args...>);
+      out.str(decoder.object);
+      out.u64(decoder.offset);
+      if constexpr (std::is_pointer_v<F>) {
+        CodeRef fn = code_ref_of(f_);
+        out.str(fn.object);
+        out.u64(fn.offset);
+      }
+      std::apply([&out](const auto&... a) { (put_value(out, a), ...); }, args_);
+    }
   }
 
  private:

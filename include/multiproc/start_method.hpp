@@ -1,0 +1,38 @@
+// multiproc/start_method.hpp — how a child process is started.
+//
+//   fork        the child is a copy of the parent (fast; any callable; refused
+//               when the parent has other threads, see process.hpp).
+//   spawn       the program is executed again (/proc/self/exe, same argv) and
+//               runs only the requested function: safe from any thread.
+//   forkserver  a single-threaded zygote, forked early, forks each child on
+//               request: safe from any thread, and far faster than spawn.
+//
+// spawn and forkserver need multiproc::init(argc, argv) as the first
+// statement of main (init.hpp), and a callable another process can find: a
+// function or a capture-less lambda, with serializable or shared-object
+// arguments (see docs/start-methods.md).
+//
+// The default is fork, as on Python for Linux before 3.14: it is the fastest
+// and accepts any callable, and the thread check turns its one danger into a
+// clear error instead of a deadlock. set_start_method changes it.
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace multiproc {
+
+enum class StartMethod { fork, spawn, forkserver };
+
+// "fork", "spawn", "forkserver".
+std::string_view to_string(StartMethod method) noexcept;
+// The method named `name`; nullopt for another name.
+std::optional<StartMethod> parse_start_method(std::string_view name) noexcept;
+
+// The method used where none is given (ProcessOptions::start_method unset,
+// get_context()). Python raises when it is set twice; so does this, unless
+// `force`. Throws UsageError. Thread-safe.
+void set_start_method(StartMethod method, bool force = false);
+StartMethod get_start_method() noexcept;
+
+}  // namespace multiproc

@@ -1,0 +1,62 @@
+#include "process/run_target.hpp"
+
+#include <cxxabi.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <exception>
+#include <string>
+#include <typeinfo>
+
+#include "sys/syscall.hpp"
+
+namespace multiproc::detail {
+namespace {
+
+std::string demangle(const char* mangled) {
+  int status = 0;
+  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string out = status == 0 && s != nullptr ? s : mangled;
+  std::free(s);
+  return out;
+}
+
+void report_uncaught(const char* name, const ExceptionSink& sink, const std::string& type,
+                     const char* message) {
+  sink.record(sink.context, type, message);
+  // One write, so that lines of concurrent children do not interleave.
+  std::string line = "multiproc: uncaught exception in " + std::string(name) + " (pid " +
+                     std::to_string(::getpid()) + "): " + type;
+  if (*message != '\0') line += ": " + std::string(message);
+  line += '\n';
+  sys::write_all(STDERR_FILENO, line.data(), line.size());
+}
+
+}  // namespace
+
+int report_current_exception(const char* process_name, const ExceptionSink& sink) noexcept {
+  try {
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      report_uncaught(process_name, sink, demangle(typeid(e).name()), e.what());
+    } catch (...) {
+      const std::type_info* t = abi::__cxa_current_exception_type();
+      report_uncaught(process_name, sink, t != nullptr ? demangle(t->name()) : "unknown exception",
+                      "");
+    }
+  } catch (...) {
+    // Out of memory while reporting: the exit code still tells.
+  }
+  return 1;
+}
+
+int run_target(ProcessTarget& target, const char* process_name, const ExceptionSink& sink) noexcept {
+  try {
+    return target.run();
+  } catch (...) {
+    return report_current_exception(process_name, sink);
+  }
+}
+
+}  // namespace multiproc::detail

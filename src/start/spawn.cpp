@@ -1,0 +1,162 @@
+#include "start/spawn.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "multiproc/error.hpp"
+#include "process/fork_launcher.hpp"
+#include "start/program_args.hpp"
+#include "sys/syscall.hpp"
+
+extern char** environ;
+
+namespace multiproc::detail {
+namespace {
+
+struct SpawnJob {
+  const posix_spawn_file_actions_t* actions;
+  const posix_spawnattr_t* attributes;
+  char* const* argv;
+  char* const* envp;
+};
+
+pid_t run_spawn(void* arg) {
+  auto& job = *static_cast<SpawnJob*>(arg);
+  pid_t pid = 0;
+  int r = posix_spawn(&pid, "/proc/self/exe", job.actions, job.attributes, job.argv, job.envp);
+  return r == 0 ? pid : -r;
+}
+
+// RAII for the posix_spawn objects.
+struct SpawnObjects {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  SpawnObjects() {
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attributes);
+  }
+  ~SpawnObjects() {
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+  }
+  SpawnObjects(const SpawnObjects&) = delete;
+  SpawnObjects& operator=(const SpawnObjects&) = delete;
+};
+
+sys::UniqueFd duplicate_at_or_above(int fd, int floor) {
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, floor);
+  if (copy < 0) {
+    if (errno == EBADF) {
+      throw UsageError("start(): descriptor " + std::to_string(fd) +
+                       " of an argument is not open in this process");
+    }
+    throw SystemError("duplicating descriptor " + std::to_string(fd), errno);
+  }
+  return sys::UniqueFd(copy);
+}
+
+// The environment with our variable in place of any inherited one.
+std::vector<char*> child_environment(std::string& ours) {
+  std::vector<char*> env;
+  std::size_t prefix = std::strlen(kSpawnEnv);
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (std::strncmp(*e, kSpawnEnv, prefix) == 0 && (*e)[prefix] == '=') continue;
+    env.push_back(*e);
+  }
+  env.push_back(ours.data());
+  env.push_back(nullptr);
+  return env;
+}
+
+// Writes the task; stops early if the child dies before reading it all (its
+// exit status will say why).
+void send_task(int channel, int pidfd, const std::string& message) noexcept {
+  std::uint64_t size = message.size();
+  std::string framed(reinterpret_cast<const char*>(&size), sizeof size);
+  framed += message;
+  std::size_t sent = 0;
+  while (sent < framed.size()) {
+    ssize_t n = ::send(channel, framed.data() + sent, framed.size() - sent,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return;  // EPIPE: the child is gone
+    pollfd fds[2] = {{channel, POLLOUT, 0}, {pidfd, POLLIN, 0}};
+    // A failed poll leaves the task unsent: the child then fails to read it
+    // and exits, which its exit status reports.
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+    if ((fds[1].revents & POLLIN) != 0) return;
+  }
+}
+
+}  // namespace
+
+LaunchedChild spawn_child(const LaunchRequest& request) {
+  char* const* argv = program_argv();
+  if (argv == nullptr) {
+    throw UsageError(
+        "start(): the spawn start method needs multiproc::init(argc, argv) as the first "
+        "statement of main (the child runs this program again and init runs its task)");
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw SystemError("socketpair", errno);
+  sys::UniqueFd mine(sv[0]);
+  sys::UniqueFd theirs(sv[1]);
+
+  // The child's descriptors: channel at 3, arguments from 4. Sources are
+  // first duplicated above that range, so no dup2 overwrites a source.
+  const int count = static_cast<int>(request.descriptors.size());
+  const int first_free = kSpawnChannelFd + 1 + count;
+  std::vector<sys::UniqueFd> sources;
+  sources.push_back(duplicate_at_or_above(theirs.get(), first_free));
+  for (int fd : request.descriptors) sources.push_back(duplicate_at_or_above(fd, first_free));
+
+  SpawnObjects o;
+  int target = kSpawnChannelFd;
+  for (const sys::UniqueFd& source : sources) {
+    posix_spawn_file_actions_adddup2(&o.actions, source.get(), target++);
+  }
+  posix_spawn_file_actions_addclosefrom_np(&o.actions, first_free);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&o.attributes, &none);
+  posix_spawnattr_setsigdefault(&o.attributes, &all);
+  posix_spawnattr_setflags(&o.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::string variable = std::string(kSpawnEnv) + "=1," + std::to_string(::getpid()) + "," +
+                         std::to_string(request.death_signal) + "," + std::to_string(count);
+  std::vector<char*> env = child_environment(variable);
+  SpawnJob job{&o.actions, &o.attributes, argv, env.data()};
+  pid_t pid = launch_from_long_lived_thread(run_spawn, &job);
+  if (pid < 0) throw SystemError("posix_spawn /proc/self/exe", -pid);
+
+  int pidfd = sys::pidfd_open(pid);
+  if (pidfd < 0) {
+    // Still our unreaped child, so its PID cannot have been reused yet.
+    ::kill(pid, SIGKILL);
+    siginfo_t info;
+    ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+    throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
+  }
+  LaunchedChild child{pid, sys::UniqueFd(pidfd), std::move(mine)};
+  send_task(child.channel.get(), child.pidfd.get(), *request.message);
+  return child;
+}
+
+}  // namespace multiproc::detail

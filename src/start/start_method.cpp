@@ -1,0 +1,47 @@
+#include "multiproc/start_method.hpp"
+
+#include <atomic>
+#include <string>
+
+#include "multiproc/error.hpp"
+
+namespace multiproc {
+namespace {
+
+std::atomic<StartMethod> g_method{StartMethod::fork};
+std::atomic<bool> g_method_set{false};
+
+}  // namespace
+
+std::string_view to_string(StartMethod method) noexcept {
+  switch (method) {
+    case StartMethod::fork:
+      return "fork";
+    case StartMethod::spawn:
+      return "spawn";
+    case StartMethod::forkserver:
+      return "forkserver";
+  }
+  return "unknown";
+}
+
+std::optional<StartMethod> parse_start_method(std::string_view name) noexcept {
+  for (StartMethod m : {StartMethod::fork, StartMethod::spawn, StartMethod::forkserver}) {
+    if (to_string(m) == name) return m;
+  }
+  return std::nullopt;
+}
+
+void set_start_method(StartMethod method, bool force) {
+  if (g_method_set.exchange(true) && !force) {
+    throw UsageError("set_start_method: the start method was already set (to " +
+                     std::string(to_string(g_method.load())) + "); pass force = true to change it");
+  }
+  g_method.store(method);
+}
+
+StartMethod get_start_method() noexcept {
+  return g_method.load();
+}
+
+}  // namespace multiproc

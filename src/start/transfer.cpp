@@ -1,0 +1,111 @@
+// How each non-template shared object crosses into a spawned or forkserver
+// child: as its descriptors (detail/wire.hpp). The importer duplicates what
+// it keeps; the received descriptors themselves are closed after decoding.
+//
+// What does not cross: a Barrier's action (a std::function has no meaning in
+// another process; give from_fd one there) and a SharedMemory's name (the
+// child's handle is anonymous; the segment is the same).
+#include "multiproc/barrier.hpp"
+#include "multiproc/condition.hpp"
+#include "multiproc/connection.hpp"
+#include "multiproc/detail/wire.hpp"
+#include "multiproc/event.hpp"
+#include "multiproc/lock.hpp"
+#include "multiproc/semaphore.hpp"
+#include "multiproc/shared_memory.hpp"
+
+namespace multiproc {
+
+void Lock::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+Lock Lock::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void RLock::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+RLock RLock::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void Event::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+Event Event::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void Semaphore::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+Semaphore Semaphore::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void BoundedSemaphore::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+BoundedSemaphore BoundedSemaphore::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void SharedMemory::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+}
+SharedMemory SharedMemory::multiproc_import(detail::WireReader& r) {
+  return from_fd(r.fd());
+}
+
+void Barrier::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+  w.u32(timeout_ ? 1 : 0);
+  w.u64(timeout_ ? static_cast<std::uint64_t>(timeout_->count()) : 0);
+}
+Barrier Barrier::multiproc_import(detail::WireReader& r) {
+  int fd = r.fd();
+  std::uint32_t has_timeout = r.u32();
+  auto ns = static_cast<std::int64_t>(r.u64());
+  if (has_timeout > 1 || ns < 0) throw DecodeError("multiproc: corrupt Barrier in a task message");
+  std::optional<std::chrono::nanoseconds> timeout;
+  if (has_timeout == 1) timeout = std::chrono::nanoseconds(ns);
+  return from_fd(fd, {}, timeout);
+}
+
+void Condition::multiproc_export(detail::WireWriter& w) const {
+  w.fd(fd());
+  w.u32(static_cast<std::uint32_t>(lock_.index()));
+  std::visit([&w](const auto& lock) { lock.multiproc_export(w); }, lock_);
+}
+Condition Condition::multiproc_import(detail::WireReader& r) {
+  int fd = r.fd();
+  switch (r.u32()) {
+    case 0:
+      return from_fd(fd, Lock::multiproc_import(r));
+    case 1:
+      return from_fd(fd, RLock::multiproc_import(r));
+    default:
+      throw DecodeError("multiproc: corrupt Condition in a task message");
+  }
+}
+
+void Connection::multiproc_export(detail::WireWriter& w) const {
+  require(true, "sending a Connection to a child");
+  w.fd(fd_);
+  w.u32((readable_ ? 1U : 0U) | (writable_ ? 2U : 0U));
+}
+Connection Connection::multiproc_import(detail::WireReader& r) {
+  int fd = r.fd();
+  std::uint32_t mode = r.u32();
+  if (mode > 3) throw DecodeError("multiproc: corrupt Connection in a task message");
+  int copy = detail::dup_received(fd);
+  try {
+    return from_fd(copy, (mode & 1U) != 0, (mode & 2U) != 0);
+  } catch (...) {
+    ::close(copy);
+    throw;
+  }
+}
+
+}  // namespace multiproc

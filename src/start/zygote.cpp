@@ -1,0 +1,162 @@
+#include "start/zygote.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "multiproc/detail/lock_word.hpp"
+#include "multiproc/error.hpp"
+#include "process/child_setup.hpp"
+#include "start/child_task.hpp"
+#include "start/forkserver_protocol.hpp"
+#include "start/task_message.hpp"
+#include "start/unix_socket.hpp"
+#include "sys/syscall.hpp"
+
+namespace multiproc::detail {
+namespace {
+
+struct RobustList {
+  void* head = nullptr;
+  std::size_t length = 0;
+};
+
+struct ForkedTask {
+  TaskMessage message;
+  const int* arguments;
+  std::size_t argument_count;
+  int channel;
+};
+
+int run_forked_task(void* context) {
+  auto& t = *static_cast<ForkedTask*>(context);
+  return run_task(t.message, {t.arguments, t.argument_count}, t.channel);
+}
+
+void reply(int control, int error, pid_t pid, int pidfd) {
+  ForkReply r{error, pid};
+  std::span<const int> fds;
+  if (pidfd >= 0) fds = {&pidfd, 1};
+  if (send_with_fds(control, &r, sizeof r, fds) != 0) _exit(0);  // the requester is gone
+}
+
+void close_all(const std::vector<int>& fds) {
+  for (int fd : fds) sys::close_fd(fd);
+}
+
+class Zygote {
+ public:
+  Zygote(int control, int* tid_address, RobustList robust)
+      : control_(control), tid_address_(tid_address), robust_(robust) {}
+
+  // Serves until the control socket ends; never returns.
+  [[noreturn]] void serve() {
+    for (;;) serve_one();
+  }
+
+ private:
+  void serve_one() {
+    ForkRequest request;
+    std::vector<int> fds;
+    int r = recv_with_fds(control_, &request, sizeof request, fds, kMaxForkDescriptors);
+    if (r == 0) _exit(0);  // the requester closed the channel: done
+    int error = r < 0 ? -r : check_fork_request(request, fds.size());
+    if (error == 0 && request.requester_pid != ::getppid()) error = EINVAL;
+    if (error != 0) {
+      // The byte stream can no longer be trusted: answer, then stop.
+      close_all(fds);
+      reply(control_, error, 0, -1);
+      _exit(1);
+    }
+    std::string bytes(request.message_size, '\0');
+    if (recv_exact(control_, bytes.data(), bytes.size()) != 0) _exit(1);
+    fork_child(request, bytes, fds);
+    close_all(fds);
+  }
+
+  void fork_child(const ForkRequest& request, const std::string& bytes, std::vector<int>& fds) {
+    ForkedTask task{};
+    try {
+      task.message = parse_task_message(std::as_bytes(std::span(bytes.data(), bytes.size())));
+    } catch (const DecodeError&) {
+      reply(control_, EINVAL, 0, -1);
+      return;
+    }
+    if (task.message.descriptor_count + 1 != fds.size()) {
+      reply(control_, EINVAL, 0, -1);
+      return;
+    }
+    task.channel = fds[0];
+    task.arguments = fds.data() + 1;
+    task.argument_count = fds.size() - 1;
+    std::vector<int> keep(fds);
+    std::sort(keep.begin(), keep.end());
+
+    ChildSetup setup;
+    setup.parent_pid = ::getppid();  // the child's parent: CLONE_PARENT
+    setup.death_signal = request.death_signal;
+    setup.keep_fds = keep.data();
+    setup.keep_count = keep.size();
+    setup.identity = &task.message.identity;
+    setup.entry = run_forked_task;
+    setup.context = &task;
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int pidfd = -1;
+    pid_t pid = sys::clone_sibling(&pidfd, tid_address_);
+    if (pid == 0) {
+      syscall(SYS_set_robust_list, robust_.head, robust_.length);
+      t_identity = ThreadIdentity{};  // what our pthread_atfork handler would do
+      run_child(setup);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    if (pid < 0) {
+      reply(control_, -pid, 0, -1);
+      return;
+    }
+    reply(control_, 0, pid, pidfd);
+    sys::close_fd(pidfd);
+  }
+
+  int control_;
+  int* tid_address_;
+  RobustList robust_;
+};
+
+}  // namespace
+
+int zygote_main(void* config) {
+  const auto& c = *static_cast<ZygoteConfig*>(config);
+  prctl(PR_SET_NAME, "mp-forkserver");
+  signal(SIGINT, SIG_IGN);
+  int* tid_address = nullptr;
+  RobustList robust;
+  int error = 0;
+  if (prctl(PR_GET_TID_ADDRESS, &tid_address) != 0 || tid_address == nullptr) {
+    error = errno != 0 ? errno : ENOSYS;
+  } else if (syscall(SYS_get_robust_list, 0, &robust.head, &robust.length) != 0) {
+    error = errno;
+  }
+  if (error == 0 && c.preload != nullptr) {
+    try {
+      c.preload();
+    } catch (...) {
+      error = ECANCELED;
+    }
+  }
+  (void)std::fflush(nullptr);  // children must not write the zygote's buffers again
+  reply(c.control, error, ::getpid(), -1);
+  if (error != 0) return 1;
+  Zygote(c.control, tid_address, robust).serve();
+}
+
+}  // namespace multiproc::detail
