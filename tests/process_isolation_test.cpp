@@ -36,17 +36,6 @@ std::string read_line(TestPipe& pipe) {
   return s;
 }
 
-// Waits for a process that is not (yet) our child to end, then reaps it: the
-// test process is a subreaper, so an orphaned grandchild comes back to us.
-// Returns its waitid status, or -1 if it did not end within `limit`.
-int wait_orphan(int pidfd, std::chrono::milliseconds limit) {
-  pollfd fd{pidfd, POLLIN, 0};
-  if (poll(&fd, 1, static_cast<int>(limit.count())) != 1) return -1;
-  siginfo_t info{};
-  if (waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED) != 0) return -2;
-  return info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
-}
-
 std::string child_fd_list() {
   std::string out;
   DIR* d = opendir("/proc/self/fd");
@@ -130,7 +119,7 @@ TEST(ProcessIsolation, ChildDiesWhenItsParentIsKilled) {
   ASSERT_GE(pidfd, 0);
   parent.kill();
   parent.join();
-  EXPECT_EQ(wait_orphan(pidfd, 1000ms), -SIGKILL);  // RELIABILITY 15: gone within 1 s
+  EXPECT_EQ(mp::testing::wait_orphan(pidfd, 1000), -SIGKILL);  // RELIABILITY 15: gone within 1 s
   close(pidfd);
 }
 
@@ -152,9 +141,9 @@ TEST(ProcessIsolation, DieWithParentCanBeTurnedOff) {
   ASSERT_GE(pidfd, 0);
   parent.kill();
   parent.join();
-  EXPECT_EQ(wait_orphan(pidfd, 100ms), -1);  // still running
+  EXPECT_EQ(mp::testing::wait_orphan(pidfd, 100), -1);  // still running
   mp::testing::pidfd_kill(pidfd);
-  EXPECT_EQ(wait_orphan(pidfd, 60'000ms), -SIGKILL);
+  EXPECT_EQ(mp::testing::wait_orphan(pidfd, 60'000), -SIGKILL);
   close(pidfd);
 }
 
@@ -185,7 +174,7 @@ TEST(ProcessIsolation, ChildDiesIfItsParentDiedBeforeTheDeathSignalWasArmed) {
   parent.kill();
   parent.join();
   gate.close_write();  // the hook returns; the grandchild finds its parent gone
-  EXPECT_EQ(wait_orphan(pidfd, 60'000ms), -SIGKILL);
+  EXPECT_EQ(mp::testing::wait_orphan(pidfd, 60'000), -SIGKILL);
   close(pidfd);
   EXPECT_EQ(report.read_all(), "");  // its user code never ran
 }
@@ -225,7 +214,7 @@ TEST(ProcessIsolation, ChildStartedFromAThreadThatExitedLivesOnAndDiesWithThePro
   EXPECT_NE(line.find("alive"), std::string::npos) << line;
   parent.kill();
   parent.join();
-  EXPECT_EQ(wait_orphan(pidfd, 1000ms), -SIGKILL);
+  EXPECT_EQ(mp::testing::wait_orphan(pidfd, 1000), -SIGKILL);
   close(pidfd);
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "helpers/leak_check.hpp"
 #include "helpers/pidfd.hpp"
 #include "helpers/start_methods.hpp"
 #include "multiproc/context.hpp"
@@ -61,6 +63,21 @@ void report_identity(mp::Connection out) {
 
 void crash_with_abort() {
   std::abort();
+}
+
+// Runs in a forked middle process: starts a grandchild with `method`, reports
+// its PID, then waits to be killed.
+void start_grandchild(mp::StartMethod method, mp::Connection out, mp::Event never) {
+  mp::Process child = mp::get_context(method).Process(wait_forever, never);
+  child.start();
+  out.send(static_cast<int>(*child.pid()));
+  never.wait();
+}
+
+// Reaps the orphans a killed middle process left to this subreaper (its
+// forkserver zygote, say): they die with it.
+void reap_orphans() {
+  for (const auto& c : multiproc::testing::children_of(::getpid())) ::waitpid(c.pid, nullptr, 0);
 }
 
 }  // namespace
@@ -203,6 +220,21 @@ TEST_P(ProcessAcrossMethods, CapturingLambdaIsRefusedUnlessFork) {
       EXPECT_NE(std::string(e.what()).find("capture-less lambda"), std::string::npos) << e.what();
     }
   }
+}
+
+TEST_P(ProcessAcrossMethods, ChildDiesWithItsParent) {
+  auto [in, out] = mp::Pipe(false);
+  mp::Event never;
+  mp::Process middle(start_grandchild, GetParam(), std::move(out), never);
+  middle.start();
+  int pidfd = multiproc::testing::pidfd_open(in.recv<int>());
+  ASSERT_GE(pidfd, 0);
+  middle.kill();
+  middle.join();
+  // RELIABILITY 15: the grandchild is gone within a second (generous here).
+  EXPECT_EQ(multiproc::testing::wait_orphan(pidfd, 10'000), -SIGKILL);
+  ::close(pidfd);
+  reap_orphans();
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, ProcessAcrossMethods, multiproc::testing::kAllStartMethods,

@@ -55,7 +55,11 @@ struct QueueOptions {
 
 template <class T>
 class Queue {
-  static_assert(Serializable<T>, "multiproc: Queue<T> needs a type that can cross processes");
+  static_assert(!std::is_pointer_v<T>,
+                "multiproc: a pointer cannot be sent to another process (the address means "
+                "nothing there); send the value it points to");
+  static_assert(std::is_pointer_v<T> || Serializable<T>,
+                "multiproc: Queue<T> needs a type that can cross processes");
 
  public:
   using Clock = std::chrono::steady_clock;

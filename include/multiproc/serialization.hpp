@@ -106,8 +106,9 @@ constexpr std::uint32_t type_tag() {
 
 // Whether T can cross a process boundary.
 template <class T>
-concept Serializable = detail::TriviallySerializable<T> || detail::ContiguousOfTrivial<T>::value ||
-    detail::CerealSerializable<T>;
+concept Serializable = !std::is_pointer_v<T> && !detail::RefersElsewhere<T>::value &&
+    (detail::TriviallySerializable<T> || detail::ContiguousOfTrivial<T>::value ||
+     detail::CerealSerializable<T>);
 
 // The encoded bytes of a value. For paths 1 and 2 it only points at the
 // value's own bytes (keep the value alive); for path 3 it owns a buffer.
