@@ -144,8 +144,8 @@ TEST_P(ProcessAcrossMethods, AbortIsReportedAsSignal) {
 
 TEST_P(ProcessAcrossMethods, ChildKnowsItsNameAndParent) {
   auto [in, out] = mp::Pipe(false);
-  mp::Process p = ctx().Process(mp::ProcessOptions{.name = "worker-7"}, report_identity,
-                                std::move(out));
+  mp::Process p =
+      ctx().Process(mp::ProcessOptions{.name = "worker-7"}, report_identity, std::move(out));
   p.start();
   EXPECT_EQ(in.recv<std::string>(), "worker-7");
   EXPECT_EQ(in.recv<int>(), *p.pid());

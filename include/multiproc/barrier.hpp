@@ -46,8 +46,8 @@
 #include <optional>
 #include <vector>
 
-#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
+#include "multiproc/detail/wire_fwd.hpp"
 
 namespace multiproc {
 

@@ -42,8 +42,8 @@
 #include <variant>
 #include <vector>
 
-#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/lock.hpp"
 
 namespace multiproc {

@@ -35,10 +35,10 @@
 #include <utility>
 #include <vector>
 
-#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/bytes.hpp"
 #include "multiproc/detail/fd_check.hpp"
 #include "multiproc/detail/frame.hpp"
+#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
 

@@ -43,12 +43,12 @@ class Context {
 
   // A Process started with this context's method (see process.hpp).
   template <class F, class... Args>
-  requires detail::Target<F, Args...> multiproc::Process Process(F&& target, Args&&... args) const {
-    return Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...);
-  }
+  requires detail::Target<F, Args...> multiproc::Process Process(F&& target, Args&&... args)
+  const { return Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...); }
   template <class F, class... Args>
-  requires detail::Target<F, Args...> multiproc::Process Process(ProcessOptions options,
-                                                                 F&& target, Args&&... args) const {
+  requires detail::Target<F, Args...> multiproc::Process Process(ProcessOptions options, F&& target,
+                                                                 Args&&... args)
+  const {
     options.start_method = method_;
     return multiproc::Process(std::move(options), std::forward<F>(target),
                               std::forward<Args>(args)...);
@@ -123,12 +123,12 @@ class StaticContext : public Context {
   StaticContext() noexcept : Context(M) {}
 
   template <class F, class... Args>
-  requires detail::Target<F, Args...> multiproc::Process Process(F&& target, Args&&... args) const {
-    return Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...);
-  }
+  requires detail::Target<F, Args...> multiproc::Process Process(F&& target, Args&&... args)
+  const { return Process(ProcessOptions{}, std::forward<F>(target), std::forward<Args>(args)...); }
   template <class F, class... Args>
-  requires detail::Target<F, Args...> multiproc::Process Process(ProcessOptions options,
-                                                                 F&& target, Args&&... args) const {
+  requires detail::Target<F, Args...> multiproc::Process Process(ProcessOptions options, F&& target,
+                                                                 Args&&... args)
+  const {
     if constexpr (M != StartMethod::fork) {
       static_assert(detail::Nameable<std::decay_t<F>>,
                     "multiproc: spawn and forkserver children start from a fresh program, so the "

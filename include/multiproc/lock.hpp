@@ -55,9 +55,9 @@
 #include <utility>
 #include <vector>
 
-#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/lock_word.hpp"
 #include "multiproc/detail/shared_handle.hpp"
+#include "multiproc/detail/wire_fwd.hpp"
 
 namespace multiproc {
 

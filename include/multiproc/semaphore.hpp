@@ -40,8 +40,8 @@
 #include <chrono>
 #include <vector>
 
-#include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/detail/shared_handle.hpp"
+#include "multiproc/detail/wire_fwd.hpp"
 
 namespace multiproc {
 

@@ -75,9 +75,9 @@ template <class E, std::size_t N>
 struct RefersElsewhere<std::span<E, N>> : std::true_type {};
 
 template <class T>
-concept TriviallySerializable = std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> &&
-                                !std::is_member_pointer_v<T> && !RefersElsewhere<T>::value &&
-                                !HasOwnSerialization<T>;
+concept TriviallySerializable =
+    std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_member_pointer_v<T> &&
+    !RefersElsewhere<T>::value && !HasOwnSerialization<T>;
 
 template <class T>
 struct ContiguousOfTrivial : std::false_type {};
@@ -107,8 +107,8 @@ constexpr std::uint32_t type_tag() {
 // Whether T can cross a process boundary.
 template <class T>
 concept Serializable = !std::is_pointer_v<T> && !detail::RefersElsewhere<T>::value &&
-    (detail::TriviallySerializable<T> || detail::ContiguousOfTrivial<T>::value ||
-     detail::CerealSerializable<T>);
+                       (detail::TriviallySerializable<T> || detail::ContiguousOfTrivial<T>::value ||
+                        detail::CerealSerializable<T>);
 
 // The encoded bytes of a value. For paths 1 and 2 it only points at the
 // value's own bytes (keep the value alive); for path 3 it owns a buffer.

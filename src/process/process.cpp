@@ -126,9 +126,9 @@ void Process::start() {
   if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   require_children_reapable();
   StartMethod method = options_.start_method.value_or(get_start_method());
-  std::shared_ptr<detail::ChildState> child = method == StartMethod::fork
-                                                  ? fork_child(descriptors_to_keep(options_, *target_))
-                                                  : send_child(method);
+  std::shared_ptr<detail::ChildState> child =
+      method == StartMethod::fork ? fork_child(descriptors_to_keep(options_, *target_))
+                                  : send_child(method);
   detail::register_child(child);
   child_ = std::move(child);
   target_.reset();  // the parent's copies of the arguments are no longer needed
@@ -174,13 +174,12 @@ std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
   detail::WireWriter task;
   target_->encode(task);
   detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
-  std::string message = detail::encode_task_message(
-      identity, task.data(), static_cast<std::uint32_t>(task.fds().size()));
+  std::string message = detail::encode_task_message(identity, task.data(),
+                                                    static_cast<std::uint32_t>(task.fds().size()));
   detail::LaunchRequest request{&message, task.fds(),
                                 options_.die_with_parent ? options_.parent_death_signal : 0};
-  detail::LaunchedChild launched = method == StartMethod::spawn
-                                       ? detail::spawn_child(request)
-                                       : detail::forkserver_child(request);
+  detail::LaunchedChild launched = method == StartMethod::spawn ? detail::spawn_child(request)
+                                                                : detail::forkserver_child(request);
   auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
   child->attach(launched.pid, std::move(launched.pidfd));
   child->attach_channel(std::move(launched.channel));

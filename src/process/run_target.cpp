@@ -51,7 +51,8 @@ int report_current_exception(const char* process_name, const ExceptionSink& sink
   return 1;
 }
 
-int run_target(ProcessTarget& target, const char* process_name, const ExceptionSink& sink) noexcept {
+int run_target(ProcessTarget& target, const char* process_name,
+               const ExceptionSink& sink) noexcept {
   try {
     return target.run();
   } catch (...) {

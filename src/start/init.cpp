@@ -34,8 +34,8 @@ struct SpawnVariable {
 };
 
 [[noreturn]] void fail_spawned(const std::string& why) {
-  std::string line = "multiproc: spawned child (pid " + std::to_string(::getpid()) +
-                     "): " + why + "\n";
+  std::string line =
+      "multiproc: spawned child (pid " + std::to_string(::getpid()) + "): " + why + "\n";
   sys::write_all(STDERR_FILENO, line.data(), line.size());
   std::_Exit(70);
 }

@@ -87,8 +87,8 @@ void send_task(int channel, int pidfd, const std::string& message) noexcept {
   framed += message;
   std::size_t sent = 0;
   while (sent < framed.size()) {
-    ssize_t n = ::send(channel, framed.data() + sent, framed.size() - sent,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    ssize_t n =
+        ::send(channel, framed.data() + sent, framed.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       sent += static_cast<std::size_t>(n);
       continue;

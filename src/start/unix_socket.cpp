@@ -8,7 +8,8 @@
 
 namespace multiproc::detail {
 
-int send_with_fds(int socket, const void* bytes, std::size_t size, std::span<const int> fds) noexcept {
+int send_with_fds(int socket, const void* bytes, std::size_t size,
+                  std::span<const int> fds) noexcept {
   const std::size_t space = CMSG_SPACE(sizeof(int) * fds.size());
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 253)];
   if (fds.size() > 253) return -EINVAL;

@@ -10,7 +10,8 @@
 namespace multiproc::detail {
 
 // Sends all of `bytes`, the descriptors with the first byte. 0 or -errno.
-int send_with_fds(int socket, const void* bytes, std::size_t size, std::span<const int> fds) noexcept;
+int send_with_fds(int socket, const void* bytes, std::size_t size,
+                  std::span<const int> fds) noexcept;
 // Receives exactly `size` bytes (0 returned at a clean end of stream before
 // the first byte), appending the descriptors that came with them to `fds`.
 // Returns 1 when complete, 0 at end of stream, -errno on error (-EPROTO for

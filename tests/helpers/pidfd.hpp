@@ -3,8 +3,8 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace multiproc::testing {

@@ -11,8 +11,9 @@
 
 namespace multiproc::testing {
 
-inline const auto kAllStartMethods = ::testing::Values(
-    multiproc::StartMethod::fork, multiproc::StartMethod::spawn, multiproc::StartMethod::forkserver);
+inline const auto kAllStartMethods =
+    ::testing::Values(multiproc::StartMethod::fork, multiproc::StartMethod::spawn,
+                      multiproc::StartMethod::forkserver);
 
 inline std::string start_method_name(const ::testing::TestParamInfo<multiproc::StartMethod>& info) {
   return std::string(multiproc::to_string(info.param));

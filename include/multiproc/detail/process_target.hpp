@@ -50,7 +50,7 @@ concept Nameable = (std::is_pointer_v<F> && std::is_function_v<std::remove_point
 // A target that spawn and forkserver can send: a nameable callable and
 // arguments that are serializable or shared objects.
 template <class F, class... Args>
-concept SendableTarget = Nameable<std::decay_t<F>> && (Sendable<std::decay_t<Args>> && ...);
+concept SendableTarget = Nameable<std::decay_t<F>> &&(Sendable<std::decay_t<Args>>&&...);
 
 class ProcessTarget {
  public:
