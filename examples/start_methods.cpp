@@ -7,11 +7,11 @@
 //   ...
 #include <multiproc/multiproc.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace mp = multiproc;
@@ -21,8 +21,8 @@ namespace mp = multiproc;
 void sum_up_to(int n, mp::Queue<std::string> results) {
   long sum = 0;
   for (int i = 1; i <= n; ++i) sum += i;
-  results.put("pid " + std::to_string(::getpid()) + " sent 'sum of 1..1000 = " +
-              std::to_string(sum) + "'");
+  results.put("pid " + std::to_string(::getpid()) +
+              " sent 'sum of 1..1000 = " + std::to_string(sum) + "'");
 }
 
 int noop() {
@@ -36,8 +36,8 @@ double start_join_ms(const mp::Context& ctx) {
     mp::Process p = ctx.Process(noop);
     p.start();
     p.join();
-    runs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                       .count());
+    runs.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(runs.begin(), runs.end());
   return runs[runs.size() / 2];
