@@ -15,4 +15,20 @@ ForkUnsafeError::ForkUnsafeError(int thread_count)
                  "async-signal-safe code"),
       thread_count_(thread_count) {}
 
+RemoteError::RemoteError(ExceptionInfo info)
+    : Error(info.type + (info.message.empty() ? "" : ": " + info.message) + " (in pool worker pid " +
+            std::to_string(info.pid) + ")"),
+      info_(std::move(info)) {}
+
+WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why)
+    : Error("pool worker pid " + std::to_string(pid) + " " + why + " (" + status.describe() + ")"),
+      pid_(pid),
+      status_(status) {}
+
+TaskTimeoutError::TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout)
+    : TimeoutError("task ran past its timeout of " +
+                   std::to_string(std::chrono::duration<double>(timeout).count()) +
+                   " s; its worker (pid " + std::to_string(pid) + ") was killed and replaced"),
+      pid_(pid) {}
+
 }  // namespace multiproc

@@ -12,9 +12,13 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+
+#include "multiproc/exception_info.hpp"
+#include "multiproc/exit_status.hpp"
 
 namespace multiproc {
 
@@ -107,6 +111,47 @@ class LockNotRecoverable : public Error {
 // A Barrier was aborted, reset while parties waited, timed out, lost a party
 // that died holding its internal lock, or its action threw.
 class BrokenBarrierError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A Pool task's exception, raised again in the caller: the exception's type
+// name, its message and the worker's PID (RemoteError::info()).
+class RemoteError : public Error {
+ public:
+  explicit RemoteError(ExceptionInfo info);
+  const ExceptionInfo& info() const noexcept { return info_; }
+
+ private:
+  ExceptionInfo info_;
+};
+
+// A Pool task's worker died while running it (a crash, a kill from outside,
+// the memory limit): its PID and how it ended. The pool replaced the worker.
+class WorkerLost : public Error {
+ public:
+  WorkerLost(pid_t pid, ExitStatus status, const std::string& why);
+  pid_t pid() const noexcept { return pid_; }
+  const ExitStatus& status() const noexcept { return status_; }
+
+ private:
+  pid_t pid_;
+  ExitStatus status_;
+};
+
+// A Pool task ran past its timeout: its worker was killed and replaced.
+class TaskTimeoutError : public TimeoutError {
+ public:
+  TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout);
+  pid_t pid() const noexcept { return pid_; }
+
+ private:
+  pid_t pid_;
+};
+
+// A Pool task was cancelled (AsyncResult::cancel), or could not run because
+// the pool was terminated first.
+class CancelledError : public Error {
  public:
   using Error::Error;
 };

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "multiproc/array.hpp"
+#include "multiproc/async_result.hpp"
 #include "multiproc/barrier.hpp"
 #include "multiproc/bytes.hpp"
 #include "multiproc/condition.hpp"
@@ -17,6 +18,7 @@
 #include "multiproc/exit_status.hpp"
 #include "multiproc/init.hpp"
 #include "multiproc/lock.hpp"
+#include "multiproc/pool.hpp"
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
 #include "multiproc/semaphore.hpp"

@@ -62,9 +62,15 @@
 
 namespace multiproc {
 
+class Process;
+
 namespace detail {
 class ChildState;
-}
+class ZygoteClient;
+// Library-internal: starts `p` through `zygote` (a Pool's own) instead of the
+// program's forkserver. Its start method must be forkserver.
+void use_zygote(Process& p, ZygoteClient* zygote) noexcept;
+}  // namespace detail
 
 struct ProcessOptions {
   // Empty: "Process-N" (in a child: "Process-1:N", as Python numbers them).
@@ -167,6 +173,8 @@ class Process {
   std::shared_ptr<detail::ChildState> child_;
   std::optional<ExceptionInfo> exception_;
   bool closed_ = false;
+  detail::ZygoteClient* zygote_ = nullptr;
+  friend void detail::use_zygote(Process& p, detail::ZygoteClient* zygote) noexcept;
 };
 
 }  // namespace multiproc

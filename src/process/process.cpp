@@ -19,11 +19,17 @@
 #include "process/registry.hpp"
 #include "process/run_target.hpp"
 #include "start/forkserver.hpp"
+#include "start/zygote_client.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
+
+void detail::use_zygote(Process& p, ZygoteClient* zygote) noexcept {
+  p.zygote_ = zygote;
+}
+
 namespace {
 
 struct ChildContext {
@@ -91,7 +97,8 @@ Process::Process(Process&& o) noexcept
       target_(std::move(o.target_)),
       child_(std::move(o.child_)),
       exception_(std::move(o.exception_)),
-      closed_(o.closed_) {}
+      closed_(o.closed_),
+      zygote_(o.zygote_) {}
 
 Process& Process::operator=(Process&& o) noexcept {
   if (this != &o) {
@@ -103,6 +110,7 @@ Process& Process::operator=(Process&& o) noexcept {
     child_ = std::move(o.child_);
     exception_ = std::move(o.exception_);
     closed_ = o.closed_;
+    zygote_ = o.zygote_;
   }
   return *this;
 }
@@ -178,8 +186,14 @@ std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
                                                     static_cast<std::uint32_t>(task.fds().size()));
   detail::LaunchRequest request{&message, task.fds(),
                                 options_.die_with_parent ? options_.parent_death_signal : 0};
-  detail::LaunchedChild launched = method == StartMethod::spawn ? detail::spawn_child(request)
-                                                                : detail::forkserver_child(request);
+  detail::LaunchedChild launched;
+  if (zygote_ != nullptr) {
+    launched = zygote_->launch(request);
+  } else if (method == StartMethod::spawn) {
+    launched = detail::spawn_child(request);
+  } else {
+    launched = detail::forkserver_child(request);
+  }
   auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
   child->attach(launched.pid, std::move(launched.pidfd));
   child->attach_channel(std::move(launched.channel));

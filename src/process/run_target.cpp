@@ -34,17 +34,21 @@ void report_uncaught(const char* name, const ExceptionSink& sink, const std::str
 
 }  // namespace
 
+CurrentException describe_current_exception() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return {demangle(typeid(e).name()), e.what()};
+  } catch (...) {
+    const std::type_info* t = abi::__cxa_current_exception_type();
+    return {t != nullptr ? demangle(t->name()) : "unknown exception", ""};
+  }
+}
+
 int report_current_exception(const char* process_name, const ExceptionSink& sink) noexcept {
   try {
-    try {
-      throw;
-    } catch (const std::exception& e) {
-      report_uncaught(process_name, sink, demangle(typeid(e).name()), e.what());
-    } catch (...) {
-      const std::type_info* t = abi::__cxa_current_exception_type();
-      report_uncaught(process_name, sink, t != nullptr ? demangle(t->name()) : "unknown exception",
-                      "");
-    }
+    CurrentException e = describe_current_exception();
+    report_uncaught(process_name, sink, e.type, e.message.c_str());
   } catch (...) {
     // Out of memory while reporting: the exit code still tells.
   }

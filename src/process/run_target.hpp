@@ -3,6 +3,7 @@
 // report page for fork, the task channel for spawn and forkserver).
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "multiproc/detail/process_target.hpp"
@@ -16,6 +17,14 @@ struct ExceptionSink {
 
 // Returns the target's exit code, or 1 after an uncaught exception.
 int run_target(ProcessTarget& target, const char* process_name, const ExceptionSink& sink) noexcept;
+
+// The exception being handled: its demangled type name and what() (empty
+// for one not derived from std::exception). Call inside a catch block.
+struct CurrentException {
+  std::string type;
+  std::string message;
+};
+CurrentException describe_current_exception();
 
 // Reports an exception thrown before the target could run (a task that does
 // not decode, say) as if the target had thrown it. Returns 1.

@@ -1,0 +1,21 @@
+#include "multiproc/pool.hpp"
+
+namespace multiproc {
+
+Pool::Pool(PoolOptions options) {
+  detail::PoolConfig config;
+  config.processes = options.processes;
+  config.start_method = options.start_method;
+  config.maxtasksperchild = options.maxtasksperchild;
+  config.task_timeout = options.task_timeout;
+  config.max_memory_per_child = options.max_memory_per_child;
+  config.name = std::move(options.name);
+  config.initializer = options.initializer.target();
+  core_ = std::make_shared<detail::PoolCore>(std::move(config));
+}
+
+Pool::~Pool() {
+  terminate();
+}
+
+}  // namespace multiproc

@@ -1,0 +1,256 @@
+// The worker's side of the pool: decode the worker target, run the
+// initializer, then take task batches and post one result per task.
+#include "pool/worker.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <unordered_map>
+
+#include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/pool_task.hpp"
+#include "multiproc/detail/wire.hpp"
+#include "multiproc/error.hpp"
+#include "pool/control_block.hpp"
+#include "pool/messages.hpp"
+#include "process/run_target.hpp"
+#include "sys/spin.hpp"
+
+namespace multiproc::detail::pool {
+namespace {
+
+constexpr std::uint64_t kChannelRing = std::uint64_t{1} << 20;
+
+std::shared_ptr<QueueCore> import_channel(WireReader& in) {
+  int memfd = dup_received(in.fd());
+  int eventfd = -1;
+  try {
+    eventfd = dup_received(in.fd());
+    return QueueCore::adopt(memfd, eventfd, kChannelTag);
+  } catch (...) {
+    ::close(memfd);
+    if (eventfd >= 0) ::close(eventfd);
+    throw;
+  }
+}
+
+ProcessTarget* decode_worker(WireReader& in) {
+  auto tasks = import_channel(in);
+  auto results = import_channel(in);
+  WorkerChannels c{std::move(tasks), std::move(results), SharedMemory::multiproc_import(in)};
+  WorkerLimits limits;
+  in.raw(&limits, sizeof limits);
+  std::shared_ptr<ProcessTarget> init;
+  std::uint32_t has_init = in.u32();
+  if (has_init > 1) throw DecodeError("multiproc: corrupt pool worker setup");
+  if (has_init == 1) {
+    CodeRef decoder;
+    decoder.object = in.str();
+    decoder.offset = in.u64();
+    init.reset(resolve_function<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+  }
+  return new WorkerTarget(std::move(c), limits, std::move(init));
+}
+
+struct Function {
+  PoolRunner runner = nullptr;
+  const void* callable = nullptr;
+};
+
+CodeRef read_code_ref(WireReader& in) {
+  CodeRef ref;
+  ref.object = in.str();
+  ref.offset = in.u64();
+  return ref;
+}
+
+// Resident memory of this process, from /proc/self/statm (pages).
+std::uint64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "re");
+  if (f == nullptr) return 0;
+  unsigned long size = 0, resident = 0;
+  int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  std::fclose(f);
+  return n == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+}
+
+class Worker {
+ public:
+  Worker(WorkerChannels& c, const WorkerLimits& limits)
+      : c_(c),
+        limits_(limits),
+        control_(reinterpret_cast<ControlBlock*>(c.control.buf().data())) {}
+
+  int serve() {
+    for (;;) {
+      wait_for_message();
+      std::string bytes;
+      c_.tasks->get(
+          [](void* out, std::span<const std::byte> b) {
+            static_cast<std::string*>(out)->assign(reinterpret_cast<const char*>(b.data()),
+                                                   b.size());
+          },
+          &bytes, std::nullopt);
+      WireReader in(std::as_bytes(std::span(bytes.data(), bytes.size())), {});
+      switch (static_cast<Kind>(in.u32())) {
+        case Kind::function:
+          define(in);
+          break;
+        case Kind::tasks:
+          if (!run_batch(in)) return 0;
+          break;
+        case Kind::stop:
+          return 0;
+        default:
+          throw DecodeError("multiproc: pool worker received a message of unknown kind");
+      }
+    }
+  }
+
+ private:
+  // Spins a little before sleeping in get(): back-to-back tasks then never
+  // pay for a wake-up.
+  void wait_for_message() {
+    if (c_.tasks->qsize() > 0 || limits_.idle_spin_ns == 0) return;
+    auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(limits_.idle_spin_ns);
+    do {
+      for (int i = 0; i < 64; ++i) {
+        if (c_.tasks->qsize() > 0) return;
+        sys::cpu_relax();
+      }
+    } while (std::chrono::steady_clock::now() < until);
+  }
+
+  void define(WireReader& in) {
+    std::uint32_t id = in.u32();
+    Function f;
+    f.runner = resolve_function<std::remove_pointer_t<PoolRunner>>(read_code_ref(in));
+    if (in.u32() == 1) f.callable = resolve_code(read_code_ref(in));
+    functions_[id] = f;
+  }
+
+  // False when the worker must retire.
+  bool run_batch(WireReader& in) {
+    std::uint32_t n = in.u32();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      TaskHeader t;
+      t.id = in.u64();
+      t.function = in.u32();
+      t.items = in.u32();
+      auto payload = in.bytes();
+      run_task(t, payload);
+      ++tasks_done_;
+      if (limits_.maxtasks != 0 && tasks_done_ >= limits_.maxtasks) {
+        post(encode_text(Kind::retire, "maxtasksperchild reached"));
+        return false;
+      }
+      if (over_memory()) return false;
+    }
+    return true;
+  }
+
+  void run_task(const TaskHeader& t, std::span<const std::byte> payload) {
+    control_->started.store(control_->started.load(std::memory_order_relaxed) + 1,
+                            std::memory_order_release);
+    if (control_->is_cancelled(t.id)) {
+      post(encode_result_skipped(t.id));
+      return;
+    }
+    std::int64_t start = monotonic_ns();
+    control_->current_since_ns.store(start, std::memory_order_relaxed);
+    control_->current_task.store(t.id, std::memory_order_release);
+    WireWriter out;
+    std::uint32_t item = 0;
+    std::string message;
+    try {
+      auto f = functions_.find(t.function);
+      if (f == functions_.end()) throw DecodeError("multiproc: task for an unknown function");
+      WireReader in(payload, {});
+      f->second.runner(f->second.callable, in, t.items, out, item);
+      if (in.remaining() != 0) throw DecodeError("multiproc: task items with trailing bytes");
+      message = encode_result_ok(t.id, elapsed(start),
+                                 std::as_bytes(std::span(out.data().data(), out.data().size())));
+    } catch (...) {
+      CurrentException e = describe_current_exception();
+      message = encode_result_error(t.id, elapsed(start), e.type, e.message, item);
+    }
+    control_->current_task.store(0, std::memory_order_release);
+    post(message);
+  }
+
+  static std::uint64_t elapsed(std::int64_t start) {
+    return static_cast<std::uint64_t>(monotonic_ns() - start);
+  }
+
+  bool over_memory() {
+    if (limits_.max_memory == 0) return false;
+    // /proc costs a few microseconds: look at most once a millisecond.
+    std::int64_t now = monotonic_ns();
+    if (now - last_memory_check_ < 1'000'000) return false;
+    last_memory_check_ = now;
+    std::uint64_t rss = resident_bytes();
+    if (rss <= limits_.max_memory) return false;
+    post(encode_text(Kind::retire, "max_memory_per_child exceeded: resident " +
+                                       std::to_string(rss >> 20) + " MiB"));
+    return true;
+  }
+
+  void post(const std::string& message) {
+    c_.results->put(std::as_bytes(std::span(message.data(), message.size())), std::nullopt);
+  }
+
+  WorkerChannels& c_;
+  const WorkerLimits& limits_;
+  ControlBlock* control_;
+  std::unordered_map<std::uint32_t, Function> functions_;
+  std::uint64_t tasks_done_ = 0;
+  std::int64_t last_memory_check_ = 0;
+};
+
+}  // namespace
+
+std::shared_ptr<QueueCore> make_channel() {
+  return QueueCore::create({0, kChannelRing}, kChannelTag);
+}
+
+int WorkerTarget::run() {
+  if (initializer_) {
+    try {
+      initializer_->run();
+    } catch (...) {
+      CurrentException e = describe_current_exception();
+      std::string m = encode_text(Kind::init_failed, e.type, e.message);
+      channels_.results->put(std::as_bytes(std::span(m.data(), m.size())), std::nullopt);
+      return 1;
+    }
+  }
+  return Worker(channels_, limits_).serve();
+}
+
+void WorkerTarget::descriptors(std::vector<int>& out) const {
+  for (const auto& q : {channels_.tasks, channels_.results}) {
+    out.push_back(q->memfd());
+    out.push_back(q->eventfd());
+  }
+  channels_.control.multiproc_descriptors(out);
+  if (initializer_) initializer_->descriptors(out);
+}
+
+void WorkerTarget::encode(WireWriter& out) const {
+  CodeRef decoder = code_ref_of(&decode_worker);
+  out.str(decoder.object);
+  out.u64(decoder.offset);
+  for (const auto& q : {channels_.tasks, channels_.results}) {
+    out.fd(q->memfd());
+    out.fd(q->eventfd());
+  }
+  channels_.control.multiproc_export(out);
+  out.raw(&limits_, sizeof limits_);
+  out.u32(initializer_ ? 1 : 0);
+  if (initializer_) initializer_->encode(out);
+}
+
+}  // namespace multiproc::detail::pool

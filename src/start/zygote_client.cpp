@@ -1,0 +1,196 @@
+#include "start/zygote_client.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "multiproc/error.hpp"
+#include "multiproc/exit_status.hpp"
+#include "process/child_setup.hpp"
+#include "process/fork_launcher.hpp"
+#include "process/identity.hpp"
+#include "start/forkserver_protocol.hpp"
+#include "start/unix_socket.hpp"
+#include "start/zygote.hpp"
+#include "sys/syscall.hpp"
+
+namespace multiproc::detail {
+namespace {
+
+// Waits for the zygote to end (at most `grace_ms`, then SIGKILL) and reaps it.
+ExitStatus reap(int pidfd, int grace_ms) {
+  pollfd p{pidfd, POLLIN, 0};
+  if (::poll(&p, 1, grace_ms) == 0) sys::pidfd_send_signal(pidfd, SIGKILL);
+  siginfo_t info;
+  std::memset(&info, 0, sizeof info);
+  sys::waitid_pidfd(pidfd, &info, WEXITED);
+  return info.si_code == CLD_EXITED
+             ? ExitStatus::exited_with(info.si_status)
+             : ExitStatus::killed_by(info.si_status, info.si_code == CLD_DUMPED);
+}
+
+}  // namespace
+
+ZygoteClient::ZygoteClient(std::string name, bool lazy) : name_(std::move(name)), lazy_(lazy) {}
+
+ZygoteClient::~ZygoteClient() {
+  stop();
+}
+
+void ZygoteClient::forget_if_inherited() {
+  if (owner_ == ::getpid()) return;
+  (void)pidfd_.release();
+  (void)control_.release();
+  zygote_ = 0;
+  owner_ = ::getpid();
+}
+
+ExitStatus ZygoteClient::reap_locked(int grace_ms) {
+  ExitStatus how = reap(pidfd_.get(), grace_ms);
+  pidfd_.reset();
+  control_.reset();
+  zygote_ = 0;
+  return how;
+}
+
+void ZygoteClient::died(const char* when) {
+  pid_t pid = zygote_;
+  ExitStatus how = reap_locked(1000);
+  throw Error(name_ + ": the zygote (pid " + std::to_string(pid) + ") " + when + ": " +
+              how.describe() +
+              (lazy_ ? "; the next start starts a new one" : "; no more children can start"));
+}
+
+void ZygoteClient::start_locked() {
+  int threads = sys::thread_count();
+  if (threads > 1) {
+    throw UsageError(name_ +
+                     ": the zygote must be forked while the process has one thread, and it has " +
+                     std::to_string(threads) + "; " + hint_);
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw SystemError("socketpair", errno);
+  sys::UniqueFd client(sv[0]);
+  sys::UniqueFd server(sv[1]);
+
+  ZygoteConfig config{server.get(), preload_};
+  IdentitySeed identity = make_child_identity(name_, 0, true);
+  int keep = server.get();
+  ChildSetup setup;
+  setup.parent_pid = ::getpid();
+  setup.death_signal = SIGKILL;
+  setup.keep_fds = &keep;
+  setup.keep_count = 1;
+  setup.identity = &identity;
+  setup.entry = zygote_main;
+  setup.context = &config;
+  pid_t pid = fork_child(setup, false);
+  server.reset();
+  int pidfd = sys::pidfd_open(pid);
+  if (pidfd < 0) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    throw SystemError(name_ + ": pidfd_open", -pidfd);
+  }
+  zygote_ = pid;
+  pidfd_ = sys::UniqueFd(pidfd);
+  control_ = std::move(client);
+
+  ForkReply hello;
+  if (recv_exact(control_.get(), &hello, sizeof hello) != 0) died("died while starting");
+  if (hello.error != 0) {
+    reap_locked(1000);
+    if (hello.error == ECANCELED) throw Error(name_ + ": the preload hook threw");
+    throw SystemError(name_ + ": the zygote could not start", hello.error);
+  }
+}
+
+void ZygoteClient::start() {
+  std::lock_guard lock(mu_);
+  forget_if_inherited();
+  if (zygote_ == 0) start_locked();
+}
+
+void ZygoteClient::set_preload(void (*preload)()) noexcept {
+  std::lock_guard lock(mu_);
+  preload_ = preload;
+}
+
+void ZygoteClient::set_start_hint(std::string hint) {
+  std::lock_guard lock(mu_);
+  hint_ = std::move(hint);
+}
+
+LaunchedChild ZygoteClient::launch(const LaunchRequest& request) {
+  std::lock_guard lock(mu_);
+  forget_if_inherited();
+  if (zygote_ == 0) {
+    if (!lazy_ && started_once_) throw Error(name_ + ": the zygote is gone; no more children can start");
+    start_locked();
+  }
+  started_once_ = true;
+
+  if (request.descriptors.size() + 1 > kMaxForkDescriptors) {
+    throw UsageError("start(): children of a zygote take at most " +
+                     std::to_string(kMaxForkDescriptors - 1) + " descriptors of arguments");
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    throw SystemError("socketpair", errno);
+  sys::UniqueFd mine(sv[0]);
+  sys::UniqueFd theirs(sv[1]);
+  std::vector<int> fds{theirs.get()};
+  fds.insert(fds.end(), request.descriptors.begin(), request.descriptors.end());
+
+  ForkRequest header;
+  header.magic = kForkRequestMagic;
+  header.version = kForkRequestVersion;
+  header.requester_pid = ::getpid();
+  header.death_signal = request.death_signal;
+  header.descriptor_count = static_cast<std::uint32_t>(fds.size());
+  header.message_size = request.message->size();
+  int r = send_with_fds(control_.get(), &header, sizeof header, fds);
+  if (r == -EBADF) {
+    throw UsageError("start(): a descriptor of an argument is not open in this process");
+  }
+  if (r == 0) r = send_exact(control_.get(), request.message->data(), request.message->size());
+  if (r != 0) died("stopped taking requests");
+
+  ForkReply reply;
+  std::vector<int> received;
+  r = recv_with_fds(control_.get(), &reply, sizeof reply, received, 1);
+  sys::UniqueFd pidfd(received.empty() ? -1 : received[0]);
+  for (std::size_t i = 1; i < received.size(); ++i) sys::close_fd(received[i]);
+  if (r != 1) died("died while serving a request");
+  if (reply.error != 0) {
+    if (reply.error == EINVAL) died("refused a malformed request");
+    throw SystemError(name_ + ": fork", reply.error);
+  }
+  if (!pidfd) throw Error(name_ + ": the zygote's reply carried no pidfd");
+  return LaunchedChild{reply.pid, std::move(pidfd), std::move(mine)};
+}
+
+std::optional<pid_t> ZygoteClient::pid() {
+  std::lock_guard lock(mu_);
+  forget_if_inherited();
+  return zygote_ != 0 ? std::optional<pid_t>(zygote_) : std::nullopt;
+}
+
+void ZygoteClient::stop() noexcept {
+  std::lock_guard lock(mu_);
+  if (owner_ != ::getpid() || zygote_ == 0) return;
+  control_.reset();  // the zygote sees the end of its channel and exits
+  reap_locked(1000);
+}
+
+}  // namespace multiproc::detail

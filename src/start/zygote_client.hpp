@@ -1,0 +1,61 @@
+// The requester's side of a zygote (zygote.hpp): starts it, asks it for
+// children, stops it. The forkserver is one process-wide instance (see
+// forkserver.hpp); a Pool with the fork method has its own, forked when the
+// pool starts, so that replacement workers never come from the (by then
+// multi-threaded) parent. Thread-safe: requests are served one at a time.
+#pragma once
+
+#include <sys/types.h>
+
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "multiproc/exit_status.hpp"
+#include "start/launched_child.hpp"
+#include "sys/unique_fd.hpp"
+
+namespace multiproc::detail {
+
+class ZygoteClient {
+ public:
+  // `name` appears in errors; `lazy`: launch() may (re)start the zygote while
+  // the process is single-threaded, else only start() starts it, once.
+  ZygoteClient(std::string name, bool lazy);
+  ~ZygoteClient();  // stop()
+  ZygoteClient(const ZygoteClient&) = delete;
+  ZygoteClient& operator=(const ZygoteClient&) = delete;
+
+  // Forks the zygote now (no-op if running). UsageError when the process has
+  // other threads (the message ends with the start hint); Error when the
+  // zygote fails before serving.
+  void start();
+  void set_preload(void (*preload)()) noexcept;
+  void set_start_hint(std::string hint);
+  // A child of this process, forked by the zygote. Throws Error when the
+  // zygote died (reaped first), SystemError when the fork failed.
+  LaunchedChild launch(const LaunchRequest& request);
+  // The zygote's PID while it serves this process.
+  std::optional<pid_t> pid();
+  // Ends the zygote and reaps it (bounded: 1 s, then SIGKILL).
+  void stop() noexcept;
+
+ private:
+  void forget_if_inherited();
+  void start_locked();
+  ExitStatus reap_locked(int grace_ms);
+  [[noreturn]] void died(const char* when);
+
+  const std::string name_;
+  const bool lazy_;
+  std::mutex mu_;
+  std::string hint_ = "start it earlier";
+  pid_t owner_ = ::getpid();  // another process (a fork) forgets the zygote
+  pid_t zygote_ = 0;
+  bool started_once_ = false;
+  sys::UniqueFd pidfd_;
+  sys::UniqueFd control_;
+  void (*preload_)() = nullptr;
+};
+
+}  // namespace multiproc::detail
