@@ -92,10 +92,12 @@ struct PoolOptions {
   // A task running longer fails with TaskTimeoutError; its worker is killed
   // and replaced. Unset: no limit.
   std::optional<std::chrono::nanoseconds> task_timeout{};
-  // Resident memory (bytes) a worker may use: past it, the worker is replaced
-  // after its task, or killed during it (that task fails with WorkerLost).
-  // 0: no limit.
+  // Resident memory (bytes) a worker may use: past it, the worker is
+  // replaced after its task. 0: no limit.
   std::size_t max_memory_per_child = 0;
+  // With max_memory_per_child: also watch workers while they run (every
+  // 50 ms) and kill one past the limit; its task fails with WorkerLost.
+  bool kill_task_over_memory = false;
   // Workers are named "<name>-N".
   std::string name = "PoolWorker";
 };

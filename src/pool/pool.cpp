@@ -9,6 +9,7 @@ Pool::Pool(PoolOptions options) {
   config.maxtasksperchild = options.maxtasksperchild;
   config.task_timeout = options.task_timeout;
   config.max_memory_per_child = options.max_memory_per_child;
+  config.kill_task_over_memory = options.kill_task_over_memory;
   config.name = std::move(options.name);
   config.initializer = options.initializer.target();
   core_ = std::make_shared<detail::PoolCore>(std::move(config));

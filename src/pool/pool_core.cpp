@@ -60,6 +60,9 @@ constexpr double kInflightBudgetNs = 250'000;
 constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20;
 // How often a busy worker's memory is sampled when there is a limit.
 constexpr auto kMemoryPoll = std::chrono::milliseconds(50);
+// How often the manager looks for dispatched tasks that started, when their
+// deadlines matter.
+constexpr int kStartPollMs = 10;
 
 struct TaskRef {
   std::shared_ptr<PoolCore::Job> job;
@@ -110,6 +113,9 @@ std::exception_ptr cancelled(const char* why) {
 struct PoolCore::Impl {
   enum class State { running, closed, terminating, joined };
 
+  // A worker (or a fork) inherits a copy of this object; only the process
+  // that made the pool may act on it.
+  const pid_t owner = ::getpid();
   PoolConfig config;
   StartMethod method = StartMethod::fork;
   std::unique_ptr<ZygoteClient> zygote;
@@ -420,8 +426,12 @@ struct PoolCore::Impl {
     }
   }
 
+  bool kill_over_memory() const {
+    return config.max_memory_per_child != 0 && config.kill_task_over_memory;
+  }
+
   void check_memory() {
-    if (config.max_memory_per_child == 0) return;
+    if (!kill_over_memory()) return;
     for (auto& w : workers) {
       if (w->kill != KillReason::none || w->control->current_task.load() == 0) continue;
       std::uint64_t rss = resident_bytes(w->pid);
@@ -450,9 +460,16 @@ struct PoolCore::Impl {
     int ms = -1;
     bool busy = false;
     std::int64_t now = pool::monotonic_ns();
+    bool watching = config.task_timeout || kill_over_memory();
     for (const auto& w : workers) {
       std::uint64_t task = w->control->current_task.load(std::memory_order_acquire);
-      if (task == 0 || w->kill != KillReason::none) continue;
+      if (w->kill != KillReason::none) continue;
+      if (task == 0) {
+        // Dispatched but not started yet: nothing tells the manager when it
+        // starts, so look again soon to arm its deadline.
+        if (watching && !w->inflight.empty()) ms = ms < 0 ? kStartPollMs : std::min(ms, kStartPollMs);
+        continue;
+      }
       busy = true;
       if (!config.task_timeout) continue;
       std::int64_t since = w->control->current_since_ns.load(std::memory_order_relaxed);
@@ -460,7 +477,7 @@ struct PoolCore::Impl {
       int left_ms = static_cast<int>(std::max<std::int64_t>(left / 1'000'000 + 1, 0));
       ms = ms < 0 ? left_ms : std::min(ms, left_ms);
     }
-    if (busy && config.max_memory_per_child != 0) {
+    if (busy && kill_over_memory()) {
       int poll_ms = static_cast<int>(kMemoryPoll.count());
       ms = ms < 0 ? poll_ms : std::min(ms, poll_ms);
     }
@@ -761,7 +778,7 @@ void PoolCore::close() {
 }
 
 void PoolCore::terminate() {
-  if (!impl_) return;
+  if (!impl_ || impl_->owner != ::getpid()) return;
   Impl& p = *impl_;
   std::unique_lock lock(p.mu);
   if (p.state == Impl::State::joined) return;

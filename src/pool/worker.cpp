@@ -67,14 +67,19 @@ CodeRef read_code_ref(WireReader& in) {
   return ref;
 }
 
-// Resident memory of this process, from /proc/self/statm (pages).
-std::uint64_t resident_bytes() {
-  FILE* f = std::fopen("/proc/self/statm", "re");
+// The peak resident memory of this process's address space (VmHWM): a task
+// that grew and freed its memory still counts. Not ru_maxrss, which a
+// spawned worker inherits from its parent through exec.
+std::uint64_t peak_resident_bytes() {
+  FILE* f = std::fopen("/proc/self/status", "re");
   if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
+  char line[256];
+  unsigned long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "VmHWM: %lu kB", &kib) == 1) break;
+  }
   std::fclose(f);
-  return n == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
+  return static_cast<std::uint64_t>(kib) << 10;
 }
 
 class Worker {
@@ -191,10 +196,10 @@ class Worker {
     std::int64_t now = monotonic_ns();
     if (now - last_memory_check_ < 1'000'000) return false;
     last_memory_check_ = now;
-    std::uint64_t rss = resident_bytes();
-    if (rss <= limits_.max_memory) return false;
-    post(encode_text(Kind::retire, "max_memory_per_child exceeded: resident " +
-                                       std::to_string(rss >> 20) + " MiB"));
+    std::uint64_t peak = peak_resident_bytes();
+    if (peak <= limits_.max_memory) return false;
+    post(encode_text(Kind::retire, "max_memory_per_child exceeded: peak resident " +
+                                       std::to_string(peak >> 20) + " MiB"));
     return true;
   }
 

@@ -13,6 +13,7 @@
 #include "process/exception_report.hpp"
 #include "process/fork_launcher.hpp"
 #include "process/registry.hpp"
+#include "start/forkserver.hpp"
 
 namespace multiproc::detail {
 
@@ -89,6 +90,7 @@ void run_child(const ChildSetup& setup) noexcept {
   forget_children_after_fork();
   forget_launcher_after_fork();
   forget_report_slab_after_fork();
+  forget_forkserver_after_fork();
 
   sigset_t none;
   sigemptyset(&none);

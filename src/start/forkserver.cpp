@@ -1,5 +1,6 @@
 #include "start/forkserver.hpp"
 
+#include <atomic>
 #include <cstdlib>
 
 #include "start/zygote_client.hpp"
@@ -7,19 +8,27 @@
 namespace multiproc::detail {
 namespace {
 
+std::atomic<ZygoteClient*> g_instance{nullptr};
+
 // Never destroyed: the exit handler stops it, and children started during
 // exit still reach it.
 ZygoteClient& instance() {
   static ZygoteClient* z = [] {
     auto* client = new ZygoteClient("forkserver", true);
-    client->set_start_hint("call multiproc::init(argc, argv, {.forkserver = true}) first thing in main");
+    client->set_start_hint(
+        "call multiproc::init(argc, argv, {.forkserver = true}) first thing in main");
     std::atexit(stop_forkserver);
+    g_instance.store(client);
     return client;
   }();
   return *z;
 }
 
 }  // namespace
+
+void forget_forkserver_after_fork() noexcept {
+  if (ZygoteClient* z = g_instance.load()) z->reset_after_fork();
+}
 
 void start_forkserver(void (*preload)()) {
   instance().set_preload(preload);

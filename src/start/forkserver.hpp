@@ -22,6 +22,9 @@ void set_forkserver_preload(void (*preload)()) noexcept;
 LaunchedChild forkserver_child(const LaunchRequest& request);
 // The zygote's PID while it runs in this process's service.
 std::optional<pid_t> forkserver_pid();
+// Child side, right after fork (async-signal-safe): this process's
+// forkserver is not the parent's.
+void forget_forkserver_after_fork() noexcept;
 // Ends the zygote and reaps it (bounded: 1 s, then SIGKILL). Run at exit.
 void stop_forkserver() noexcept;
 

@@ -47,11 +47,17 @@ ZygoteClient::~ZygoteClient() {
 }
 
 void ZygoteClient::forget_if_inherited() {
-  if (owner_ == ::getpid()) return;
+  if (owner_.load() == ::getpid()) return;
   (void)pidfd_.release();
   (void)control_.release();
   zygote_ = 0;
-  owner_ = ::getpid();
+  started_once_ = false;
+  owner_.store(::getpid());
+}
+
+void ZygoteClient::reset_after_fork() noexcept {
+  new (&mu_) std::mutex;
+  forget_if_inherited();
 }
 
 ExitStatus ZygoteClient::reap_locked(int grace_ms) {
@@ -187,8 +193,10 @@ std::optional<pid_t> ZygoteClient::pid() {
 }
 
 void ZygoteClient::stop() noexcept {
+  // An inherited copy's lock may have been held at the fork: do not touch it.
+  if (owner_.load() != ::getpid()) return;
   std::lock_guard lock(mu_);
-  if (owner_ != ::getpid() || zygote_ == 0) return;
+  if (zygote_ == 0) return;
   control_.reset();  // the zygote sees the end of its channel and exits
   reap_locked(1000);
 }

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -37,8 +38,12 @@ class ZygoteClient {
   LaunchedChild launch(const LaunchRequest& request);
   // The zygote's PID while it serves this process.
   std::optional<pid_t> pid();
-  // Ends the zygote and reaps it (bounded: 1 s, then SIGKILL).
+  // Ends the zygote and reaps it (bounded: 1 s, then SIGKILL). A no-op in a
+  // process that inherited this object (a fork or a zygote's child).
   void stop() noexcept;
+  // Child side, right after fork, single-threaded: forgets the zygote (its
+  // descriptors are already closed) and any lock held at the fork.
+  void reset_after_fork() noexcept;
 
  private:
   void forget_if_inherited();
@@ -50,7 +55,7 @@ class ZygoteClient {
   const bool lazy_;
   std::mutex mu_;
   std::string hint_ = "start it earlier";
-  pid_t owner_ = ::getpid();  // another process (a fork) forgets the zygote
+  std::atomic<pid_t> owner_{::getpid()};  // another process (a fork) forgets the zygote
   pid_t zygote_ = 0;
   bool started_once_ = false;
   sys::UniqueFd pidfd_;

@@ -36,6 +36,7 @@ struct PoolConfig {
   std::size_t maxtasksperchild = 0;
   std::optional<std::chrono::nanoseconds> task_timeout;
   std::size_t max_memory_per_child = 0;
+  bool kill_task_over_memory = false;
   std::string name;
   std::shared_ptr<ProcessTarget> initializer;
 };

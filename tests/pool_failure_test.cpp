@@ -1,0 +1,386 @@
+// The Pool under the failure modes of RELIABILITY.md, items 1-10, with each
+// start method. Workers report the tasks they start on a Queue the pool's
+// initializer hands them, so the test knows which worker runs what.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <ranges>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "helpers/start_methods.hpp"
+#include "multiproc/multiproc.hpp"
+
+namespace mp = multiproc;
+using namespace std::chrono_literals;
+
+namespace {
+
+// In each worker: where tasks report that they started (their worker's PID).
+std::optional<mp::Queue<int>> g_started;
+void remember_started_queue(mp::Queue<int> q) {
+  g_started.emplace(std::move(q));
+}
+
+int report_then_sleep(int ms) {
+  g_started->put(::getpid());
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
+int square(int x) {
+  return x * x;
+}
+
+int crash(int how) {
+  switch (how) {
+    case 0:
+      ::raise(SIGSEGV);
+      break;
+    case 1:
+      std::abort();
+    case 2:
+      std::exit(3);
+    default:
+      throw std::runtime_error("task failed on purpose");
+  }
+  return 0;
+}
+
+int ignore_sigterm_and_hang(int) {
+  ::signal(SIGTERM, SIG_IGN);
+  g_started->put(::getpid());
+  for (;;) ::pause();
+}
+
+std::size_t consume(std::vector<char> big) {
+  return big.size();
+}
+
+int child_process_exit_code(int code) {
+  mp::Process p([](int c) { return c; }, code);
+  p.start();
+  p.join();
+  return *p.exitcode();
+}
+
+int pool_inside_worker(int n) {
+  mp::Pool inner({.processes = 2, .start_method = mp::StartMethod::fork});
+  auto v = inner.map(square, std::views::iota(0, n));
+  int sum = 0;
+  for (int x : v) sum += x;
+  return sum;
+}
+
+int grow_memory(int mib) {
+  std::vector<char> block(static_cast<std::size_t>(mib) << 20);
+  std::memset(block.data(), 1, block.size());
+  g_started->put(::getpid());
+  std::this_thread::sleep_for(200ms);
+  return static_cast<int>(block[block.size() / 2]) + ::getpid() * 0;
+}
+
+int grow_then_hang(int mib) {
+  std::vector<char> block(static_cast<std::size_t>(mib) << 20);
+  std::memset(block.data(), 1, block.size());
+  for (;;) ::pause();
+}
+
+int return_pid(int) {
+  return ::getpid();
+}
+
+// A value whose serialization throws on one side, for item 5.
+struct Fussy {
+  int value = 0;
+  template <class Archive>
+  void save(Archive& ar) const {
+    if (value < 0) throw std::domain_error("negative values cannot be saved");
+    ar(value);
+  }
+  template <class Archive>
+  void load(Archive& ar) {
+    ar(value);
+    if (value == 13) throw std::domain_error("13 is refused on load");
+  }
+};
+
+Fussy make_fussy(int v) {
+  return Fussy{v};
+}
+
+int fussy_value(Fussy f) {
+  return f.value;
+}
+
+std::uint64_t resident_bytes() {
+  FILE* f = std::fopen("/proc/self/statm", "re");
+  unsigned long size = 0, resident = 0;
+  if (f != nullptr) {
+    if (std::fscanf(f, "%lu %lu", &size, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+class PoolFailures : public ::testing::TestWithParam<mp::StartMethod> {
+ protected:
+  mp::PoolOptions options(std::size_t processes = 2) {
+    mp::PoolOptions o;
+    o.processes = processes;
+    o.start_method = GetParam();
+    o.initializer = mp::Initializer(remember_started_queue, started);
+    return o;
+  }
+  mp::Queue<int> started;
+};
+
+template <class T>
+std::exception_ptr error_of(const mp::AsyncResult<T>& r) {
+  try {
+    r.get(120s);
+  } catch (...) {
+    return std::current_exception();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+// 1. A worker SIGKILLed while it runs a task: only that task fails.
+TEST_P(PoolFailures, WorkerKilledMidTaskFailsOnlyItsTask) {
+  mp::Pool pool(options());
+  std::vector<mp::AsyncResult<int>> results;
+  for (int i = 0; i < 10; ++i) results.push_back(pool.apply_async(report_then_sleep, 100));
+  int victim = started.get();
+  ASSERT_EQ(::kill(victim, SIGKILL), 0);
+  int lost = 0;
+  for (auto& r : results) {
+    std::exception_ptr e = error_of(r);
+    if (!e) {
+      EXPECT_EQ(r.get(), 100);
+      continue;
+    }
+    ++lost;
+    try {
+      std::rethrow_exception(e);
+    } catch (const mp::WorkerLost& w) {
+      EXPECT_EQ(w.pid(), victim);
+      EXPECT_EQ(w.status(), mp::ExitStatus::killed_by(SIGKILL));
+      EXPECT_NE(std::string(w.what()).find("SIGKILL"), std::string::npos) << w.what();
+    }
+  }
+  EXPECT_EQ(lost, 1);
+  EXPECT_EQ(pool.apply(square, 7), 49);  // still usable
+  auto pids = pool.worker_pids();
+  EXPECT_EQ(pids.size(), 2u);
+  EXPECT_EQ(std::find(pids.begin(), pids.end(), victim), pids.end());
+}
+
+// 1. An idle worker SIGKILLed: nothing fails, it is replaced.
+TEST_P(PoolFailures, IdleWorkerKilledIsReplaced) {
+  mp::Pool pool(options());
+  auto before = pool.worker_pids();
+  ASSERT_EQ(::kill(before[0], SIGKILL), 0);
+  auto v = pool.map(square, std::views::iota(0, 100), {.chunksize = 1});
+  EXPECT_EQ(v[99], 99 * 99);
+  auto after = pool.worker_pids();
+  EXPECT_EQ(after.size(), 2u);
+}
+
+// 2. Segfault, abort, exit(3), throw: each its own described error.
+TEST_P(PoolFailures, CrashesBecomeTheTasksErrors) {
+  mp::Pool pool(options());
+  auto segv = pool.apply_async(crash, 0);
+  auto abrt = pool.apply_async(crash, 1);
+  auto exit3 = pool.apply_async(crash, 2);
+  auto thrown = pool.apply_async(crash, 3);
+  auto lost_status = [](const mp::AsyncResult<int>& r) -> std::optional<mp::ExitStatus> {
+    try {
+      r.get(120s);
+    } catch (const mp::WorkerLost& e) {
+      return e.status();
+    }
+    return std::nullopt;
+  };
+  auto s = lost_status(segv);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->killed() && s->value == SIGSEGV) << s->describe();
+  s = lost_status(abrt);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_TRUE(s->killed() && s->value == SIGABRT) << s->describe();
+  s = lost_status(exit3);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(*s, mp::ExitStatus::exited_with(3));
+  try {
+    thrown.get(120s);
+    FAIL();
+  } catch (const mp::RemoteError& e) {
+    EXPECT_EQ(e.info().type, "std::runtime_error");
+    EXPECT_EQ(e.info().message, "task failed on purpose");
+  }
+  EXPECT_EQ(pool.apply(square, 3), 9);
+}
+
+// 3. A task that never returns is killed at its timeout.
+TEST_P(PoolFailures, TaskPastItsTimeoutIsKilledAndReplaced) {
+  auto o = options();
+  o.task_timeout = 300ms;
+  mp::Pool pool(o);
+  auto hung = pool.apply_async(report_then_sleep, 600'000);
+  auto fine = pool.apply_async(square, 5);
+  EXPECT_THROW(hung.get(120s), mp::TaskTimeoutError);
+  EXPECT_EQ(fine.get(120s), 25);
+  EXPECT_EQ(pool.apply(square, 6), 36);
+  EXPECT_EQ(pool.worker_pids().size(), 2u);
+}
+
+// 4. Recycling never deadlocks.
+TEST_P(PoolFailures, MaxTasksPerChildRecyclesThroughManyTasks) {
+  auto o = options();
+  o.maxtasksperchild = 2;
+  mp::Pool pool(o);
+  // spawn starts each worker from scratch (~2 ms): fewer tasks keep it short.
+  int n = GetParam() == mp::StartMethod::spawn ? 1000 : 10'000;
+  auto pids = pool.map(return_pid, std::views::iota(0, n), {.chunksize = 1});
+  std::sort(pids.begin(), pids.end());
+  auto distinct = std::unique(pids.begin(), pids.end()) - pids.begin();
+  EXPECT_GE(distinct, n / 2);  // at most two tasks per worker
+  pool.close();
+  pool.join();
+}
+
+// 5. A value that cannot be serialized fails its own task, clearly.
+TEST_P(PoolFailures, SerializationFailuresAreTheTasksErrors) {
+  mp::Pool pool(options());
+  // An argument that cannot be saved: the caller gets the error at once.
+  EXPECT_THROW(pool.apply_async(fussy_value, Fussy{-1}), std::domain_error);
+  // An argument the worker refuses to load.
+  auto bad_arg = pool.apply_async(fussy_value, Fussy{13});
+  try {
+    bad_arg.get(120s);
+    FAIL();
+  } catch (const mp::RemoteError& e) {
+    EXPECT_NE(e.info().message.find("13 is refused"), std::string::npos) << e.what();
+  }
+  // A result the worker cannot save, and one the parent refuses to load.
+  auto bad_save = pool.apply_async(make_fussy, -5);
+  EXPECT_THROW(bad_save.get(120s), mp::RemoteError);
+  auto bad_load = pool.apply_async(make_fussy, 13);
+  EXPECT_THROW(bad_load.get(120s), std::domain_error);
+  EXPECT_EQ(pool.apply(fussy_value, Fussy{4}), 4);
+}
+
+// 6. A worker dies while a large payload is on its way: the task ends
+// (elsewhere, or with WorkerLost) and nothing hangs.
+TEST_P(PoolFailures, WorkerDyingWhileALargePayloadArrivesHangsNothing) {
+  mp::Pool pool(options(1));
+  for (int round = 0; round < 3; ++round) {
+    auto victim = pool.worker_pids().at(0);
+    auto r = pool.apply_async(consume, std::vector<char>(std::size_t{64} << 20, 'x'));
+    ::kill(victim, SIGKILL);
+    try {
+      EXPECT_EQ(r.get(120s), std::size_t{64} << 20);
+    } catch (const mp::WorkerLost& e) {
+      EXPECT_EQ(e.pid(), victim);
+    }
+  }
+  EXPECT_EQ(pool.apply(square, 2), 4);
+}
+
+// 7. An endless input: work starts at once, memory stays flat.
+TEST_P(PoolFailures, EndlessImapKeepsMemoryFlat) {
+  mp::Pool pool(options());
+  std::size_t seen = 0;
+  std::uint64_t at_start = 0;
+  for (int y : pool.imap_unordered(square, std::views::iota(0))) {
+    (void)y;
+    if (++seen == 20'000) at_start = resident_bytes();
+    if (seen == 200'000) break;
+  }
+  EXPECT_LT(resident_bytes(), at_start + (std::uint64_t{16} << 20));
+}
+
+// 8. terminate(), the destructor and close()+join() are bounded, even with a
+// task that ignores SIGTERM.
+TEST_P(PoolFailures, TerminateIsBoundedWhenATaskIgnoresSigterm) {
+  mp::Pool pool(options());
+  auto r = pool.apply_async(ignore_sigterm_and_hang, 0);
+  started.get();
+  auto t0 = std::chrono::steady_clock::now();
+  pool.terminate();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+  EXPECT_THROW(r.get(0s), mp::CancelledError);
+  EXPECT_TRUE(pool.worker_pids().empty());
+}
+
+TEST_P(PoolFailures, DestructorIsBoundedWhenATaskIgnoresSigterm) {
+  auto t0 = std::chrono::steady_clock::now();
+  {
+    mp::Pool pool(options());
+    auto r = pool.apply_async(ignore_sigterm_and_hang, 0);
+    started.get();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
+}
+
+TEST_P(PoolFailures, CloseJoinIsBoundedByTheTaskTimeout) {
+  auto o = options();
+  o.task_timeout = 300ms;
+  mp::Pool pool(o);
+  auto r = pool.apply_async(ignore_sigterm_and_hang, 0);
+  pool.close();
+  pool.join();
+  EXPECT_THROW(r.get(0s), mp::TaskTimeoutError);
+}
+
+// 9. Tasks that start processes, and pools inside pool workers.
+TEST_P(PoolFailures, TaskCanStartItsOwnProcess) {
+  mp::Pool pool(options());
+  EXPECT_EQ(pool.apply(child_process_exit_code, 7), 7);
+}
+
+TEST_P(PoolFailures, PoolInsideAPoolWorker) {
+  mp::Pool pool(options());
+  auto v = pool.map(pool_inside_worker, std::vector<int>{10, 20});
+  EXPECT_EQ(v[0], 285);
+  EXPECT_EQ(v[1], 2470);
+}
+
+// 10. A worker past its memory cap is recycled after its task...
+TEST_P(PoolFailures, WorkerOverTheMemoryCapIsRecycledAfterItsTask) {
+  auto o = options(1);
+  o.max_memory_per_child = std::size_t{48} << 20;
+  mp::Pool pool(o);
+  pid_t first = pool.worker_pids().at(0);
+  EXPECT_EQ(pool.apply(grow_memory, 96), 1);
+  // The next task runs in a fresh worker.
+  EXPECT_NE(pool.apply(return_pid, 0), first);
+}
+
+// ...or, by option, killed while it runs: that task fails, reported.
+TEST_P(PoolFailures, WorkerOverTheMemoryCapCanBeKilledDuringItsTask) {
+  auto o = options(1);
+  o.max_memory_per_child = std::size_t{48} << 20;
+  o.kill_task_over_memory = true;
+  mp::Pool pool(o);
+  auto r = pool.apply_async(grow_then_hang, 96);
+  try {
+    r.get(120s);
+    FAIL();
+  } catch (const mp::WorkerLost& e) {
+    EXPECT_NE(std::string(e.what()).find("max_memory_per_child"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(pool.apply(square, 9), 81);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, PoolFailures, multiproc::testing::kAllStartMethods,
+                         multiproc::testing::start_method_name);
