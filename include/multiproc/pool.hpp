@@ -201,7 +201,14 @@ class MapSink final : public ChunkSink {
   void deliver(std::size_t chunk, WireReader& in, std::uint32_t count) override {
     if (slot->done) return;
     try {
-      for (std::uint32_t i = 0; i < count; ++i) items_[offsets_[chunk] + i].emplace(get_value<R>(in));
+      std::size_t at = offsets_[chunk];
+      for (std::uint32_t i = 0; i < count; ++i) {
+        if constexpr (kDirect) {
+          items_[at + i] = get_value<R>(in);
+        } else {
+          items_[at + i].emplace(get_value<R>(in));
+        }
+      }
     } catch (...) {
       fail(chunk, std::current_exception());
       return;
@@ -220,18 +227,24 @@ class MapSink final : public ChunkSink {
 
  private:
   void finish() {
-    std::vector<R> out;
-    out.reserve(items_.size());
-    for (auto& item : items_) out.push_back(std::move(*item));
+    if constexpr (kDirect) {
+      slot->value.emplace(std::move(items_));
+    } else {
+      std::vector<R> out;
+      out.reserve(items_.size());
+      for (auto& item : items_) out.push_back(std::move(*item));
+      slot->value.emplace(std::move(out));
+    }
     items_.clear();
-    slot->value.emplace(std::move(out));
     slot->done = true;
     if (callbacks_.callback) core_.post([cb = callbacks_.callback, s = slot] { cb(*s->value); });
   }
 
+  // Results go straight into the final vector when R can be made empty.
+  static constexpr bool kDirect = std::is_default_constructible_v<R>;
   PoolCore& core_;
   std::vector<std::size_t> offsets_;
-  std::vector<std::optional<R>> items_;
+  std::vector<std::conditional_t<kDirect, R, std::optional<R>>> items_;
   std::size_t remaining_;
   Progress progress_;
   Callbacks<std::vector<R>> callbacks_;
@@ -293,6 +306,8 @@ class ChunkBuilder {
   template <class Item>
   void add(const Item& item) {
     encode_(writer_, item);
+    // One allocation per chunk, sized after its first item.
+    if (count_ == 0 && chunksize_ > 1) writer_.reserve(writer_.data().size() * chunksize_ + 64);
     if (++count_ == chunksize_) flush();
   }
   void flush() {

@@ -102,6 +102,11 @@ constexpr std::uint32_t type_tag() {
   return h == 0 ? 1 : h;  // 0 is reserved for raw bytes
 }
 
+// The tag as a constant: computed once by the compiler, never at run time
+// (the hash walks a long string).
+template <class T>
+inline constexpr std::uint32_t type_tag_v = type_tag<T>();
+
 }  // namespace detail
 
 // Whether T can cross a process boundary.
@@ -138,7 +143,7 @@ class Encoded {
   Encoded& operator=(const Encoded&) = delete;
 
   std::span<const std::byte> bytes() const noexcept { return bytes_; }
-  static constexpr std::uint32_t tag() { return detail::type_tag<T>(); }
+  static constexpr std::uint32_t tag() { return detail::type_tag_v<T>; }
 
  private:
   std::string buffer_;
@@ -191,7 +196,7 @@ T decode(std::span<const std::byte> bytes) {
 // Checks the type tag of a received message against T.
 template <class T>
 void check_tag(std::uint32_t tag) {
-  if (tag != detail::type_tag<T>()) {
+  if (tag != detail::type_tag_v<T>) {
     throw DecodeError(tag == 0 ? "multiproc: received raw bytes where a typed value was expected "
                                  "(sent with send_bytes?)"
                                : "multiproc: received a value of another type than the one "

@@ -55,8 +55,8 @@ constexpr std::uint64_t kWorkerIdleSpinNs = 50'000;
 // Tasks queued to one worker: enough to hide a round trip, few enough that
 // one slow task holds back little (adapted to the measured task time).
 constexpr std::size_t kMinInflight = 2;
-constexpr std::size_t kMaxInflight = 256;
-constexpr double kInflightBudgetNs = 250'000;
+constexpr std::size_t kMaxInflight = 1024;
+constexpr double kInflightBudgetNs = 500'000;
 constexpr std::size_t kMaxBatchBytes = std::size_t{4} << 20;
 // How often a busy worker's memory is sampled when there is a limit.
 constexpr auto kMemoryPoll = std::chrono::milliseconds(50);
@@ -256,8 +256,10 @@ struct PoolCore::Impl {
     }
   }
 
-  // Reads what `w` posted. A malformed message gets the worker killed.
-  void drain(WorkerSlot& w) {
+  // Reads what `w` posted; returns how many messages. A malformed message
+  // gets the worker killed.
+  std::size_t drain(WorkerSlot& w) {
+    std::size_t handled = 0;
     while (w.channels.results->qsize() > 0) {
       std::string bytes;
       bool got = w.channels.results->get(
@@ -266,18 +268,22 @@ struct PoolCore::Impl {
                                                    b.size());
           },
           &bytes, PoolCore::Clock::now());
-      if (!got) return;
+      if (!got) break;
+      ++handled;
       try {
         handle_message(w, std::as_bytes(std::span(bytes.data(), bytes.size())));
       } catch (const DecodeError& e) {
         kill(w, KillReason::protocol, e.what());
-        return;
+        break;
       }
     }
+    return handled;
   }
 
-  void collect() {
-    for (auto& w : workers) drain(*w);
+  std::size_t collect() {
+    std::size_t handled = 0;
+    for (auto& w : workers) handled += drain(*w);
+    return handled;
   }
 
   // ---- dispatch -----------------------------------------------------------
@@ -701,15 +707,17 @@ bool PoolCore::wait(const std::function<bool()>& done, const Deadline& deadline)
   std::unique_lock lock(p.mu);
   bool ok = done();
   if (!ok) {
-    // Help: collect and dispatch while spinning, as the worker spins too.
+    // Help: collect and dispatch while spinning, as the worker spins too,
+    // for as long as results keep coming (then nothing needs waking up).
     auto spin_end = Clock::now() + kHelpSpin;
-    if (deadline && *deadline < spin_end) spin_end = *deadline;
     ++p.spinning;
     for (;;) {
-      p.collect();
+      bool progress = p.collect() > 0;
       p.dispatch();
       if ((ok = done())) break;
-      if (Clock::now() >= spin_end) break;
+      auto now = Clock::now();
+      if (progress) spin_end = now + kHelpSpin;
+      if (now >= spin_end || (deadline && now >= *deadline)) break;
       auto fns = p.take_posted();
       lock.unlock();
       Impl::run_posted(fns);

@@ -140,13 +140,15 @@ class Worker {
   // False when the worker must retire.
   bool run_batch(WireReader& in) {
     std::uint32_t n = in.u32();
+    // One clock read per task: a task starts when the previous one ended.
+    std::int64_t start = monotonic_ns();
     for (std::uint32_t i = 0; i < n; ++i) {
       TaskHeader t;
       t.id = in.u64();
       t.function = in.u32();
       t.items = in.u32();
       auto payload = in.bytes();
-      run_task(t, payload);
+      start = run_task(t, payload, start);
       ++tasks_done_;
       if (limits_.maxtasks != 0 && tasks_done_ >= limits_.maxtasks) {
         post(encode_text(Kind::retire, "maxtasksperchild reached"));
@@ -157,37 +159,39 @@ class Worker {
     return true;
   }
 
-  void run_task(const TaskHeader& t, std::span<const std::byte> payload) {
+  // Returns when it ended.
+  std::int64_t run_task(const TaskHeader& t, std::span<const std::byte> payload,
+                        std::int64_t start) {
     control_->started.store(control_->started.load(std::memory_order_relaxed) + 1,
                             std::memory_order_release);
     if (control_->is_cancelled(t.id)) {
       post(encode_result_skipped(t.id));
-      return;
+      return start;
     }
-    std::int64_t start = monotonic_ns();
     control_->current_since_ns.store(start, std::memory_order_relaxed);
     control_->current_task.store(t.id, std::memory_order_release);
     WireWriter out;
     std::uint32_t item = 0;
     std::string message;
+    std::int64_t end = start;
     try {
       auto f = functions_.find(t.function);
       if (f == functions_.end()) throw DecodeError("multiproc: task for an unknown function");
       WireReader in(payload, {});
       f->second.runner(f->second.callable, in, t.items, out, item);
       if (in.remaining() != 0) throw DecodeError("multiproc: task items with trailing bytes");
-      message = encode_result_ok(t.id, elapsed(start),
+      end = monotonic_ns();
+      message = encode_result_ok(t.id, static_cast<std::uint64_t>(end - start),
                                  std::as_bytes(std::span(out.data().data(), out.data().size())));
     } catch (...) {
+      end = monotonic_ns();
       CurrentException e = describe_current_exception();
-      message = encode_result_error(t.id, elapsed(start), e.type, e.message, item);
+      message = encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type,
+                                    e.message, item);
     }
     control_->current_task.store(0, std::memory_order_release);
     post(message);
-  }
-
-  static std::uint64_t elapsed(std::int64_t start) {
-    return static_cast<std::uint64_t>(monotonic_ns() - start);
+    return end;
   }
 
   bool over_memory() {

@@ -50,6 +50,8 @@ void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWri
       std::apply(f, std::move(args));
     } else {
       put_value(out, std::apply(f, std::move(args)));
+      // One allocation for the chunk's results, sized after the first.
+      if (item == 0 && count > 1) out.reserve(out.data().size() * count + 64);
     }
   }
 }

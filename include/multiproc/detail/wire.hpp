@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
+#include <bit>
 #include <cerrno>
 #include <concepts>
 #include <cstddef>
@@ -54,6 +56,7 @@ class WireWriter {
   }
 
   std::string& data() noexcept { return data_; }
+  void reserve(std::size_t bytes) { data_.reserve(bytes); }
   const std::vector<int>& fds() const noexcept { return fds_; }
 
  private:
@@ -127,6 +130,10 @@ requires Sendable<T>
 void put_value(WireWriter& w, const T& value) {
   if constexpr (Transferable<T>) {
     value.multiproc_export(w);
+  } else if constexpr (TriviallySerializable<T>) {
+    // Fixed size: the tag and the bytes, no length.
+    w.u32(type_tag_v<T>);
+    w.raw(&value, sizeof value);
   } else {
     Encoded<T> e(value);
     w.u32(e.tag());
@@ -138,6 +145,11 @@ template <class T>
 requires Sendable<T> T get_value(WireReader& r) {
   if constexpr (Transferable<T>) {
     return T::multiproc_import(r);
+  } else if constexpr (TriviallySerializable<T>) {
+    check_tag<T>(r.u32());
+    std::array<std::byte, sizeof(T)> raw;
+    r.raw(raw.data(), raw.size());
+    return std::bit_cast<T>(raw);
   } else {
     check_tag<T>(r.u32());
     return decode<T>(r.bytes());

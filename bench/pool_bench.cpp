@@ -1,0 +1,132 @@
+// Pool throughput and latency, on the workloads bench/python/pool_bench.py
+// runs with Python's multiprocessing.Pool (fork start method, 2 workers on
+// this machine unless said otherwise). `make bench` prints them side by side.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <multiproc/multiproc.hpp>
+#include <ranges>
+#include <string>
+
+namespace mp = multiproc;
+
+namespace {
+
+constexpr int kMapTasks = 200'000;
+
+int trivial(int x) {
+  return x + 1;
+}
+
+// About 20 ms of CPU work.
+long busy_20ms(int seed) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+  long x = seed;
+  while (std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < 1000; ++i) x = x * 6364136223846793005L + 1442695040888963407L;
+  }
+  return x;
+}
+
+void map_tasks(benchmark::State& state, std::size_t chunksize) {
+  mp::Pool pool;
+  for (auto _ : state) {
+    auto v = pool.map(trivial, std::views::iota(0, kMapTasks), {.chunksize = chunksize});
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kMapTasks);
+}
+
+void BM_PoolMap_chunksize1(benchmark::State& state) {
+  map_tasks(state, 1);
+}
+void BM_PoolMap_auto(benchmark::State& state) {
+  map_tasks(state, 0);
+}
+BENCHMARK(BM_PoolMap_chunksize1)->Name("BM_PoolMap/chunksize1")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PoolMap_auto)->Name("BM_PoolMap/auto")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_PoolApplyRoundTrip(benchmark::State& state) {
+  mp::Pool pool;
+  int i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(pool.apply_async(trivial, ++i).get());
+}
+BENCHMARK(BM_PoolApplyRoundTrip)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+void BM_PoolImapUnordered_chunksize1(benchmark::State& state) {
+  mp::Pool pool;
+  constexpr int n = 100'000;
+  for (auto _ : state) {
+    long sum = 0;
+    for (int y : pool.imap_unordered(trivial, std::views::iota(0, n), {.chunksize = 1})) sum += y;
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_PoolImapUnordered_chunksize1)
+    ->Name("BM_PoolImapUnordered/chunksize1")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+void BM_PoolCpuScaling(benchmark::State& state) {
+  mp::Pool pool({.processes = static_cast<std::size_t>(state.range(0))});
+  for (auto _ : state) {
+    auto v = pool.map(busy_20ms, std::views::iota(0, 64), {.chunksize = 1});
+    benchmark::DoNotOptimize(v.data());
+  }
+}
+BENCHMARK(BM_PoolCpuScaling)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_PoolCreateTeardown(benchmark::State& state) {
+  for (auto _ : state) {
+    mp::Pool pool;
+    pool.close();
+    pool.join();
+  }
+}
+BENCHMARK(BM_PoolCreateTeardown)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// Private memory (USS) of an idle worker, from /proc/<pid>/smaps_rollup.
+std::size_t private_bytes(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/smaps_rollup", static_cast<int>(pid));
+  FILE* f = std::fopen(path, "re");
+  if (f == nullptr) return 0;
+  char line[256];
+  std::size_t total = 0;
+  unsigned long kib = 0;
+  while (std::fgets(line, sizeof line, f) != nullptr) {
+    if (std::sscanf(line, "Private_Clean: %lu kB", &kib) == 1 ||
+        std::sscanf(line, "Private_Dirty: %lu kB", &kib) == 1) {
+      total += kib << 10;
+    }
+  }
+  std::fclose(f);
+  return total;
+}
+
+void BM_PoolIdleWorkerUss(benchmark::State& state) {
+  mp::Pool pool;
+  (void)pool.map(trivial, std::views::iota(0, 1000));  // warm: each worker ran tasks
+  double uss = 0;
+  for (auto _ : state) {
+    uss = 0;
+    for (pid_t pid : pool.worker_pids()) uss += static_cast<double>(private_bytes(pid));
+    uss /= static_cast<double>(pool.worker_pids().size());
+  }
+  state.counters["uss_bytes"] = uss;
+}
+BENCHMARK(BM_PoolIdleWorkerUss)->Iterations(1);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mp::init(argc, argv, {.forkserver = true});
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
