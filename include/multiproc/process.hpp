@@ -50,6 +50,7 @@
 #include <csignal>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -70,6 +71,16 @@ class ZygoteClient;
 // Library-internal: starts `p` through `zygote` (a Pool's own) instead of the
 // program's forkserver. Its start method must be forkserver.
 void use_zygote(Process& p, ZygoteClient* zygote) noexcept;
+// Library-internal: starts every process of `ps` through `zygote` at once
+// (the requests are pipelined). Each must be unstarted, method forkserver.
+void start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote);
+// What a spawn or forkserver start sends: the task message, the descriptors
+// that travel with it, and the child's death signal.
+struct SendPlan {
+  std::string message;
+  std::vector<int> descriptors;
+  int death_signal = 0;
+};
 }  // namespace detail
 
 struct ProcessOptions {
@@ -163,6 +174,9 @@ class Process {
   void require_started(const char* operation) const;
   std::shared_ptr<detail::ChildState> fork_child(std::vector<int> keep);
   std::shared_ptr<detail::ChildState> send_child(StartMethod method);
+  detail::SendPlan plan_send(StartMethod method);
+  // Takes a child launched from plan_send()'s plan (owns the descriptors).
+  void adopt_sent(pid_t pid, int pidfd, int channel);
   void collect_result();
   void release() noexcept;
 
@@ -175,6 +189,7 @@ class Process {
   bool closed_ = false;
   detail::ZygoteClient* zygote_ = nullptr;
   friend void detail::use_zygote(Process& p, detail::ZygoteClient* zygote) noexcept;
+  friend void detail::start_via_zygote(std::span<Process* const> ps, detail::ZygoteClient& zygote);
 };
 
 }  // namespace multiproc

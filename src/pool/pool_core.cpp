@@ -144,7 +144,8 @@ struct PoolCore::Impl {
 
   // ---- workers ------------------------------------------------------------
 
-  void start_worker() {
+  // A worker slot whose process is made but not started.
+  std::unique_ptr<WorkerSlot> make_worker() {
     auto w = std::make_unique<WorkerSlot>(pool::WorkerChannels{
         pool::make_channel(), pool::make_channel(), SharedMemory(sizeof(ControlBlock))});
     pool::WorkerLimits limits{config.maxtasksperchild, config.max_memory_per_child,
@@ -157,10 +158,27 @@ struct PoolCore::Impl {
         std::move(options),
         std::make_unique<pool::WorkerTarget>(w->channels, limits, config.initializer));
     if (zygote) use_zygote(*w->process, zygote.get());
-    w->process->start();
-    w->pid = *w->process->pid();
-    workers.push_back(std::move(w));
+    return w;
   }
+
+  // Starts `n` workers; through a zygote, all requests go out at once.
+  void start_workers(std::size_t n) {
+    std::vector<std::unique_ptr<WorkerSlot>> fresh;
+    for (std::size_t i = 0; i < n; ++i) fresh.push_back(make_worker());
+    if (zygote) {
+      std::vector<Process*> ps;
+      for (auto& w : fresh) ps.push_back(w->process.get());
+      start_via_zygote(ps, *zygote);
+    } else {
+      for (auto& w : fresh) w->process->start();
+    }
+    for (auto& w : fresh) {
+      w->pid = *w->process->pid();
+      workers.push_back(std::move(w));
+    }
+  }
+
+  void start_worker() { start_workers(1); }
 
   // Keeps `processes` workers while there is, or may be, work.
   void refill_workers() {
@@ -609,11 +627,14 @@ PoolCore::PoolCore(PoolConfig config) : impl_(std::make_unique<Impl>()) {
     p.zygote = std::make_unique<ZygoteClient>("Pool (fork)", false);
     p.zygote->set_start_hint(
         "create the Pool before starting threads, or use the forkserver or spawn start method");
-    p.zygote->start();
+    // Its readiness is checked when the workers' requests go out.
+    p.zygote->start_async();
   }
   std::unique_lock lock(p.mu);
+  // The manager starts while the zygote does (it waits for the lock).
+  p.manager = std::thread([&p] { p.manager_loop(); });
   try {
-    for (std::size_t i = 0; i < p.config.processes; ++i) p.start_worker();
+    p.start_workers(p.config.processes);
   } catch (...) {
     for (auto& w : p.workers) {
       try {
@@ -622,9 +643,12 @@ PoolCore::PoolCore(PoolConfig config) : impl_(std::make_unique<Impl>()) {
       } catch (...) {
       }
     }
+    p.workers.clear();
+    p.stop_manager_thread(lock);
+    lock.unlock();
+    if (p.zygote) p.zygote->stop();
     throw;
   }
-  p.manager = std::thread([&p] { p.manager_loop(); });
 }
 
 PoolCore::~PoolCore() {
@@ -802,6 +826,7 @@ void PoolCore::terminate() {
     } catch (...) {
     }
   }
+  if (p.zygote) p.zygote->close_channel();
   p.wake_manager();
   if (!p.wait_workers_gone(lock, Clock::now() + std::chrono::seconds(1))) {
     for (auto& w : p.workers) {
@@ -845,12 +870,22 @@ void PoolCore::join() {
     w->stopping = true;
     if (!p.put(*w, stop.data())) p.kill(*w, KillReason::terminate, "");
   }
-  p.wake_manager();
-  if (!p.wait_workers_gone(lock, Clock::now() + std::chrono::seconds(30))) {
-    for (auto& w : p.workers) p.kill(*w, KillReason::terminate, "");
-    p.wait_workers_gone(lock, Clock::now() + std::chrono::hours(1));
-  }
+  // No worker will start again: the zygote can end while the workers do.
+  if (p.zygote) p.zygote->close_channel();
+  // This thread reaps the workers itself, without the manager's hops.
   p.stop_manager_thread(lock);
+  for (auto& w : p.workers) {
+    lock.unlock();
+    bool ended = false;
+    try {
+      ended = w->process->join(std::chrono::seconds(30));
+    } catch (...) {
+    }
+    if (!ended) p.kill(*w, KillReason::terminate, "");
+    lock.lock();
+    w->dead = true;
+  }
+  p.bury_dead();
   p.state = Impl::State::joined;
   lock.unlock();
   if (p.zygote) p.zygote->stop();

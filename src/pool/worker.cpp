@@ -119,7 +119,9 @@ class Worker {
   // Spins a little before sleeping in get(): back-to-back tasks then never
   // pay for a wake-up.
   void wait_for_message() {
-    if (c_.tasks->qsize() > 0 || limits_.idle_spin_ns == 0) return;
+    // Not before the first task: a worker starting up must not take the CPU
+    // from the parent that is still starting the others.
+    if (c_.tasks->qsize() > 0 || limits_.idle_spin_ns == 0 || tasks_done_ == 0) return;
     auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(limits_.idle_spin_ns);
     do {
       for (int i = 0; i < 64; ++i) {

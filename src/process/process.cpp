@@ -168,8 +168,10 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   return child;
 }
 
-std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
+detail::SendPlan Process::plan_send(StartMethod method) {
   const std::string method_name(to_string(method));
+  if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
+  if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   if (!initialized()) {
     throw UsageError("start(): the " + method_name +
                      " start method needs multiproc::init(argc, argv) as the first statement of "
@@ -182,10 +184,17 @@ std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
   detail::WireWriter task;
   target_->encode(task);
   detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
-  std::string message = detail::encode_task_message(identity, task.data(),
-                                                    static_cast<std::uint32_t>(task.fds().size()));
-  detail::LaunchRequest request{&message, task.fds(),
-                                options_.die_with_parent ? options_.parent_death_signal : 0};
+  detail::SendPlan plan;
+  plan.message = detail::encode_task_message(identity, task.data(),
+                                             static_cast<std::uint32_t>(task.fds().size()));
+  plan.descriptors = task.fds();
+  plan.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
+  return plan;
+}
+
+std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
+  detail::SendPlan plan = plan_send(method);
+  detail::LaunchRequest request{&plan.message, plan.descriptors, plan.death_signal};
   detail::LaunchedChild launched;
   if (zygote_ != nullptr) {
     launched = zygote_->launch(request);
@@ -198,6 +207,31 @@ std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
   child->attach(launched.pid, std::move(launched.pidfd));
   child->attach_channel(std::move(launched.channel));
   return child;
+}
+
+void Process::adopt_sent(pid_t pid, int pidfd, int channel) {
+  auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
+  child->attach(pid, sys::UniqueFd(pidfd));
+  child->attach_channel(sys::UniqueFd(channel));
+  detail::register_child(child);
+  child_ = std::move(child);
+  target_.reset();
+}
+
+void detail::start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote) {
+  require_children_reapable();
+  std::vector<SendPlan> plans;
+  plans.reserve(ps.size());
+  for (Process* p : ps) plans.push_back(p->plan_send(StartMethod::forkserver));
+  std::vector<LaunchRequest> requests;
+  for (const SendPlan& plan : plans) {
+    requests.push_back({&plan.message, plan.descriptors, plan.death_signal});
+  }
+  std::vector<LaunchedChild> launched = zygote.launch_many(requests);
+  for (std::size_t i = 0; i < ps.size(); ++i) {
+    LaunchedChild& c = launched[i];
+    ps[i]->adopt_sent(c.pid, c.pidfd.release(), c.channel.release());
+  }
 }
 
 void Process::require_started(const char* operation) const {

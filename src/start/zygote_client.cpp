@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -111,7 +112,12 @@ void ZygoteClient::start_locked() {
   zygote_ = pid;
   pidfd_ = sys::UniqueFd(pidfd);
   control_ = std::move(client);
+  hello_pending_ = true;
+}
 
+void ZygoteClient::await_hello_locked() {
+  if (!hello_pending_) return;
+  hello_pending_ = false;
   ForkReply hello;
   if (recv_exact(control_.get(), &hello, sizeof hello) != 0) died("died while starting");
   if (hello.error != 0) {
@@ -122,6 +128,13 @@ void ZygoteClient::start_locked() {
 }
 
 void ZygoteClient::start() {
+  std::lock_guard lock(mu_);
+  forget_if_inherited();
+  if (zygote_ == 0) start_locked();
+  await_hello_locked();
+}
+
+void ZygoteClient::start_async() {
   std::lock_guard lock(mu_);
   forget_if_inherited();
   if (zygote_ == 0) start_locked();
@@ -138,58 +151,86 @@ void ZygoteClient::set_start_hint(std::string hint) {
 }
 
 LaunchedChild ZygoteClient::launch(const LaunchRequest& request) {
+  return std::move(launch_many({&request, 1}).front());
+}
+
+std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchRequest> requests) {
   std::lock_guard lock(mu_);
   forget_if_inherited();
   if (zygote_ == 0) {
-    if (!lazy_ && started_once_) throw Error(name_ + ": the zygote is gone; no more children can start");
+    if (!lazy_ && started_once_) {
+      throw Error(name_ + ": the zygote is gone; no more children can start");
+    }
     start_locked();
   }
   started_once_ = true;
 
-  if (request.descriptors.size() + 1 > kMaxForkDescriptors) {
-    throw UsageError("start(): children of a zygote take at most " +
-                     std::to_string(kMaxForkDescriptors - 1) + " descriptors of arguments");
-  }
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-    throw SystemError("socketpair", errno);
-  sys::UniqueFd mine(sv[0]);
-  sys::UniqueFd theirs(sv[1]);
-  std::vector<int> fds{theirs.get()};
-  fds.insert(fds.end(), request.descriptors.begin(), request.descriptors.end());
+  // Send every request, then read every reply: the zygote forks the next
+  // child while this process handles the previous reply.
+  std::vector<sys::UniqueFd> mine;
+  for (const LaunchRequest& request : requests) {
+    if (request.descriptors.size() + 1 > kMaxForkDescriptors) {
+      throw UsageError("start(): children of a zygote take at most " +
+                       std::to_string(kMaxForkDescriptors - 1) + " descriptors of arguments");
+    }
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+      throw SystemError("socketpair", errno);
+    mine.emplace_back(sv[0]);
+    sys::UniqueFd theirs(sv[1]);
+    std::vector<int> fds{theirs.get()};
+    fds.insert(fds.end(), request.descriptors.begin(), request.descriptors.end());
 
-  ForkRequest header;
-  header.magic = kForkRequestMagic;
-  header.version = kForkRequestVersion;
-  header.requester_pid = ::getpid();
-  header.death_signal = request.death_signal;
-  header.descriptor_count = static_cast<std::uint32_t>(fds.size());
-  header.message_size = request.message->size();
-  int r = send_with_fds(control_.get(), &header, sizeof header, fds);
-  if (r == -EBADF) {
-    throw UsageError("start(): a descriptor of an argument is not open in this process");
+    ForkRequest header;
+    header.magic = kForkRequestMagic;
+    header.version = kForkRequestVersion;
+    header.requester_pid = ::getpid();
+    header.death_signal = request.death_signal;
+    header.descriptor_count = static_cast<std::uint32_t>(fds.size());
+    header.message_size = request.message->size();
+    int r = send_with_fds(control_.get(), &header, sizeof header, fds);
+    if (r == -EBADF && control_) {
+      throw UsageError("start(): a descriptor of an argument is not open in this process");
+    }
+    if (r == 0) r = send_exact(control_.get(), request.message->data(), request.message->size());
+    if (r != 0) died("stopped taking requests");
   }
-  if (r == 0) r = send_exact(control_.get(), request.message->data(), request.message->size());
-  if (r != 0) died("stopped taking requests");
+  await_hello_locked();
 
-  ForkReply reply;
-  std::vector<int> received;
-  r = recv_with_fds(control_.get(), &reply, sizeof reply, received, 1);
-  sys::UniqueFd pidfd(received.empty() ? -1 : received[0]);
-  for (std::size_t i = 1; i < received.size(); ++i) sys::close_fd(received[i]);
-  if (r != 1) died("died while serving a request");
-  if (reply.error != 0) {
-    if (reply.error == EINVAL) died("refused a malformed request");
-    throw SystemError(name_ + ": fork", reply.error);
+  std::vector<LaunchedChild> out;
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    ForkReply reply;
+    std::vector<int> received;
+    int r = recv_with_fds(control_.get(), &reply, sizeof reply, received, 1);
+    sys::UniqueFd pidfd(received.empty() ? -1 : received[0]);
+    for (std::size_t j = 1; j < received.size(); ++j) sys::close_fd(received[j]);
+    if (r != 1) died("died while serving a request");
+    if (reply.error != 0) {
+      if (reply.error == EINVAL) died("refused a malformed request");
+      // The children already forked are ours: kill and reap them first.
+      for (LaunchedChild& c : out) {
+        sys::pidfd_send_signal(c.pidfd.get(), SIGKILL);
+        siginfo_t info;
+        sys::waitid_pidfd(c.pidfd.get(), &info, WEXITED);
+      }
+      throw SystemError(name_ + ": fork", reply.error);
+    }
+    if (!pidfd) throw Error(name_ + ": the zygote's reply carried no pidfd");
+    out.push_back(LaunchedChild{reply.pid, std::move(pidfd), std::move(mine[i])});
   }
-  if (!pidfd) throw Error(name_ + ": the zygote's reply carried no pidfd");
-  return LaunchedChild{reply.pid, std::move(pidfd), std::move(mine)};
+  return out;
 }
 
 std::optional<pid_t> ZygoteClient::pid() {
   std::lock_guard lock(mu_);
   forget_if_inherited();
   return zygote_ != 0 ? std::optional<pid_t>(zygote_) : std::nullopt;
+}
+
+void ZygoteClient::close_channel() noexcept {
+  if (owner_.load() != ::getpid()) return;
+  std::lock_guard lock(mu_);
+  control_.reset();
 }
 
 void ZygoteClient::stop() noexcept {
