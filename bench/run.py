@@ -101,7 +101,8 @@ ROWS = [
     dict(name="Pool.map, automatic chunksize", unit="M tasks/s",
          cxx="BM_PoolMap/auto", python="pool_map_auto", target=("python", ">=", 3)),
     dict(name="Pool.apply_async -> get round trip", unit="us",
-         cxx="BM_PoolApplyAsync", python="pool_apply_async", target=("python", ">=", 5)),
+         cxx=["BM_PoolApplyRoundTrip", "BM_PoolApplyAsync"], python="pool_apply_async",
+         target=("python", ">=", 5)),
     dict(name="Pool.imap_unordered, chunksize 1", unit="M tasks/s",
          cxx="BM_PoolImapUnordered/chunksize1", python="pool_imap_unordered_chunksize1"),
     dict(name="Pool CPU scaling, Pool(2) vs Pool(1)", unit="x",
@@ -111,7 +112,7 @@ ROWS = [
          cxx="BM_PoolCreateTeardown", python="pool_create_teardown",
          target=("python", ">=", 5)),
     dict(name="Pool idle worker USS", unit="MiB",
-         cxx="BM_PoolIdleWorkerUSS", cxx_metric="uss_bytes",
+         cxx=["BM_PoolIdleWorkerUss", "BM_PoolIdleWorkerUSS"], cxx_metric="uss_bytes",
          python="pool_idle_worker_uss", target=("value", "<=", 2.0)),
 ]
 
@@ -175,7 +176,30 @@ def run_python(script, raw_dir, reps, quick):
     return run_logged(cmd, name, os.path.join(raw_dir, name + ".txt"), out_json)
 
 
-TIMEOUT = 600  # seconds, per program; set from --timeout
+TIMEOUT = 1800  # seconds, per program; set from --timeout
+
+
+def kill_session(sid):
+    """SIGKILL to every process of session `sid` (whatever its process group)."""
+    for _ in range(3):  # again, for any that forked meanwhile
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:  # state, ppid, pgrp, session
+                found = True
+                try:
+                    os.kill(int(entry), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        if not found:
+            return
+        time.sleep(0.05)
 
 
 def run_logged(cmd, name, log_path, out_json):
@@ -184,25 +208,31 @@ def run_logged(cmd, name, log_path, out_json):
     t0 = time.monotonic()
     log(f"  {name} ...")
     with open(log_path, "w") as f:
-        # Its own process group, so that a hung program is stopped with the
-        # children it started.
+        # Its own session, so that a hung program is stopped with every
+        # process it started.
         proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             rc = proc.wait(timeout=TIMEOUT)
             why = f"exit status {rc}"
         except (subprocess.TimeoutExpired, KeyboardInterrupt) as e:
-            os.killpg(proc.pid, signal.SIGKILL)
+            kill_session(proc.pid)
             proc.wait()
             if isinstance(e, KeyboardInterrupt):
                 raise
             rc, why = -1, f"stopped after {TIMEOUT:g} s"
     elapsed = time.monotonic() - t0
-    if rc != 0 or not os.path.exists(out_json):
+    report = None
+    if os.path.exists(out_json):  # what it measured, even if it failed later
+        try:
+            with open(out_json) as f:
+                report = json.load(f)
+        except ValueError:
+            why += ", unreadable JSON"
+    if rc != 0 or report is None:
         log(f"  {name} FAILED ({why}, {elapsed:.1f} s); its output: {log_path}")
-        return None
+        return report, False
     log(f"  {name} done in {elapsed:.1f} s")
-    with open(out_json) as f:
-        return json.load(f)
+    return report, True
 
 
 def bench_programs(bench_dir):
@@ -294,7 +324,7 @@ def target_text(target, unit):
             "value": f"{op} {v} {unit}" if unit != "x" else f"{op} {v}x"}[on]
 
 
-def build_rows(cases, py, quick, programs_failed, partial):
+def build_rows(cases, py, quick, cxx_failed, partial):
     out = []
     for row in ROWS:
         kind, scale = UNITS[row["unit"]]
@@ -344,7 +374,7 @@ def build_rows(cases, py, quick, programs_failed, partial):
             rec["status"] = "measured"
         elif skipped:
             rec["status"] = "skipped (quick)"
-        elif programs_failed:
+        elif cxx_failed:
             rec["status"] = "missing (a bench program failed)"
         elif partial:
             rec["status"] = "not run (--only)"
@@ -522,21 +552,21 @@ def main():
     p.add_argument("--only", metavar="REGEX",
                    help="run only the programs and scripts whose name matches")
     p.add_argument("--timeout", type=float, default=None,
-                   help="seconds one program may run before it is stopped (default 600;"
-                        " 120 with --quick)")
+                   help="seconds one program may run before it is stopped (default 1800;"
+                        " 180 with --quick)")
     p.add_argument("--from-raw", action="store_true",
                    help="run nothing: rebuild the table and outputs from RESULTS/raw/")
     args = p.parse_args()
     reps = args.repetitions or (3 if args.quick else 5)
     global TIMEOUT
-    TIMEOUT = args.timeout or (120 if args.quick else 600)
+    TIMEOUT = args.timeout or (180 if args.quick else 1800)
     min_time = args.min_time or (0.05 if args.quick else None)
     raw_dir = os.path.join(args.results, "raw")
     os.makedirs(raw_dir, exist_ok=True)
     bench_dir = os.path.join(args.build, "bench")
 
     t0 = time.monotonic()
-    cxx_reports, py_reports, failed = [], [], []
+    cxx_reports, py_reports, failed, cxx_failed = [], [], [], False
     if args.from_raw:
         for entry in sorted(os.listdir(raw_dir)):
             if entry.endswith(".json"):
@@ -558,16 +588,23 @@ def main():
                     if prog not in programs:
                         log(f"  {prog}: not built (its rows show 'not built yet')")
                         continue
-                    report = run_cxx(os.path.join(bench_dir, prog), raw_dir, reps, args.quick,
-                                     min_time)
-                    (cxx_reports.append(report) if report else failed.append(prog))
+                    report, ok = run_cxx(os.path.join(bench_dir, prog), raw_dir, reps,
+                                         args.quick, min_time)
+                    if not ok:
+                        failed.append(prog)
+                        cxx_failed = True
+                    if report:
+                        cxx_reports.append(report)
                 else:
-                    report = run_python(script, raw_dir, reps, args.quick)
-                    (py_reports.append(report) if report else failed.append(script))
+                    report, ok = run_python(script, raw_dir, reps, args.quick)
+                    if not ok:
+                        failed.append(script)
+                    if report:
+                        py_reports.append(report)
         log(f"All run in {time.monotonic() - t0:.0f} s")
 
-    rows = build_rows(collect_cxx(cxx_reports), collect_python(py_reports), args.quick, failed,
-                      bool(args.only))
+    rows = build_rows(collect_cxx(cxx_reports), collect_python(py_reports), args.quick,
+                      cxx_failed, bool(args.only))
     print()
     print_table(rows)
     with open(os.path.join(args.results, "latest.json"), "w") as f:

@@ -51,6 +51,8 @@ class Results:
 
     def add(self, key, unit, values, impl="multiprocessing"):
         self.items.append({"key": key, "impl": impl, "unit": unit, "values": list(values)})
+        if self.args.json and self.args.json != "-":
+            self.finish()  # so far: a script stopped half-way leaves what it measured
         if self.args.json != "-":
             label = key if impl == "multiprocessing" else f"{key} [{impl}]"
             scale, shown = _human(unit)

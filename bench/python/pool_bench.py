@@ -20,8 +20,14 @@ The pools of the throughput and round-trip workloads are created, and warmed
 up, before the timing starts. Prints the median of the repetitions (or JSON:
 see benchjson.py). --quick: fewer items and tasks, fewer peers on the slow
 workloads."""
+import faulthandler
+import json
 import multiprocessing as mp
 import os
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 
 import benchjson
@@ -176,10 +182,26 @@ def available(impl):
 
 # ---- the workloads ------------------------------------------------------------
 
+RESULT_PATH = None  # --cell: where done() writes the values
+
+
+def done(values):
+    """Hands the values to the parent as soon as they are measured: it then
+    stops this process and the pool's workers at once, so that no library's
+    teardown (billiard's can take 30 s) is waited for, unless it is what is
+    measured."""
+    if RESULT_PATH:
+        with open(RESULT_PATH + ".tmp", "w") as f:
+            json.dump(values, f)
+        os.rename(RESULT_PATH + ".tmp", RESULT_PATH)
+    return values
+
+
 def throughput(impl, method, n, chunksize, reps):
     pool = make(impl)
     getattr(pool, method)(range(100), chunksize)  # warm-up: workers up and running
-    runs = [n / timed(lambda: getattr(pool, method)(range(n), chunksize)) for _ in range(reps)]
+    runs = done([n / timed(lambda: getattr(pool, method)(range(n), chunksize))
+                 for _ in range(reps)])
     pool.discard()
     return runs
 
@@ -194,6 +216,7 @@ def apply_round_trip(impl, n, reps):
         for _ in range(n):
             pool.apply()
         runs.append((time.perf_counter() - t0) / n)
+    done(runs)
     pool.discard()
     return runs
 
@@ -207,6 +230,7 @@ def cpu_scaling(impl, tasks, reps):
         t1 = timed(lambda: pools[1].cpu(tasks))
         t2 = timed(lambda: pools[2].cpu(tasks))
         runs.append(t1 / t2)
+    done(runs)
     for pool in pools.values():
         pool.discard()
     return runs
@@ -219,7 +243,7 @@ def create_teardown(impl, n, reps):
             pool.apply()  # pebble starts its workers on the first task only
         pool.close()
     once()
-    return [timed(lambda: [once() for _ in range(n)]) / n for _ in range(reps)]
+    return done([timed(lambda: [once() for _ in range(n)]) / n for _ in range(reps)])
 
 
 def idle_uss(impl, reps):
@@ -231,7 +255,7 @@ def idle_uss(impl, reps):
         pids = pool.worker_pids()
         runs.append(sum(uss_bytes(pid) for pid in pids) / len(pids))
         pool.discard()
-    return runs
+    return done(runs)
 
 
 # Workload sizes: (full, quick) per library; None: not measured. The peers
@@ -259,28 +283,86 @@ SIZES = {
 }
 
 
+UNITS = {"pool_map_chunksize1": "items/s", "pool_map_auto": "items/s",
+         "pool_apply_async": "s", "pool_imap_unordered_chunksize1": "items/s",
+         "pool_cpu_scaling": "x", "pool_create_teardown": "s",
+         "pool_idle_worker_uss": "bytes"}
+
+
+def measure(key, impl, n, reps):
+    """One workload for one library, in this process: its repetitions' values."""
+    mp.set_start_method("fork")
+    if key == "pool_cpu_scaling":
+        calibrate()
+    if key == "pool_map_chunksize1":
+        return throughput(impl, "map", n, 1, reps)
+    if key == "pool_map_auto":
+        return throughput(impl, "map", n, None, reps)
+    if key == "pool_apply_async":
+        return apply_round_trip(impl, n, reps)
+    if key == "pool_imap_unordered_chunksize1":
+        return throughput(impl, "imap_unordered", n, 1, reps)
+    if key == "pool_cpu_scaling":
+        return cpu_scaling(impl, n, reps)
+    if key == "pool_create_teardown":
+        return create_teardown(impl, n, reps)
+    if key == "pool_idle_worker_uss":
+        return idle_uss(impl, reps)
+    raise ValueError(key)
+
+
+def measure_isolated(key, impl, n, reps, timeout):
+    """measure() in a fresh interpreter: no library's leftovers (executors,
+    threads, at-fork handlers) affect another's figures, and a library that
+    hangs (billiard did, now and then) costs that one measurement only."""
+    with tempfile.TemporaryDirectory(prefix="pool_bench.") as tmp:
+        result = os.path.join(tmp, "values.json")
+        cmd = [sys.executable, os.path.abspath(__file__), "--cell", key, impl, str(n),
+               "--cell-result", result, "--cell-timeout", str(timeout),
+               "--repetitions", str(reps)]
+        t0 = time.perf_counter()
+        # Its own process group (in the same session, which bench/run.py
+        # stops as a whole if this script runs out of time).
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, process_group=0)
+        # Until it has written its values, exited, or run out of time.
+        while (proc.poll() is None and not os.path.exists(result)
+               and time.perf_counter() - t0 < timeout):
+            time.sleep(0.01)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # it and the pool's workers
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        elapsed = time.perf_counter() - t0
+        if not os.path.exists(result):
+            why = (f"stopped after {timeout} s" if elapsed >= timeout
+                   else f"exit status {proc.returncode}")
+            print(f"{key} [{impl}]: no result ({why})", file=sys.stderr)
+            return None
+        print(f"  ({key} [{impl}]: {elapsed:.1f} s)", file=sys.stderr)
+        with open(result) as f:
+            return json.load(f)
+
+
 def main():
     p = benchjson.parser(__doc__)
     p.add_argument("--only", metavar="SUBSTRING", help="only the workloads whose key contains it")
+    p.add_argument("--cell", nargs=3, metavar=("KEY", "IMPL", "N"),
+                   help="(internal) measure one workload of one library")
+    p.add_argument("--cell-result", help="(internal) where --cell writes its values")
+    p.add_argument("--cell-timeout", type=float, help="(internal) --cell's time limit")
     args = p.parse_args()
     reps = benchjson.repetitions(args)
-    mp.set_start_method("fork")
-    calibrate()
+    if args.cell:
+        global RESULT_PATH
+        RESULT_PATH = args.cell_result
+        if args.cell_timeout:  # where it hangs, if it does
+            faulthandler.dump_traceback_later(max(args.cell_timeout - 2, 1))
+        key, impl, n = args.cell
+        done(measure(key, impl, int(n), reps))
+        return
     out = benchjson.Results(args)
-    run = {
-        "pool_map_chunksize1": lambda impl, n: throughput(impl, "map", n, 1, reps),
-        "pool_map_auto": lambda impl, n: throughput(impl, "map", n, None, reps),
-        "pool_apply_async": lambda impl, n: apply_round_trip(impl, n, reps),
-        "pool_imap_unordered_chunksize1":
-            lambda impl, n: throughput(impl, "imap_unordered", n, 1, reps),
-        "pool_cpu_scaling": lambda impl, n: cpu_scaling(impl, n, reps),
-        "pool_create_teardown": lambda impl, n: create_teardown(impl, n, reps),
-        "pool_idle_worker_uss": lambda impl, n: idle_uss(impl, reps),
-    }
-    units = {"pool_map_chunksize1": "items/s", "pool_map_auto": "items/s",
-             "pool_apply_async": "s", "pool_imap_unordered_chunksize1": "items/s",
-             "pool_cpu_scaling": "x", "pool_create_teardown": "s",
-             "pool_idle_worker_uss": "bytes"}
+    failed = False
     for key, sizes in SIZES.items():
         if args.only and args.only not in key:
             continue
@@ -288,8 +370,15 @@ def main():
             n = quick if args.quick else full
             if n is None or not available(impl):
                 continue
-            out.add(key, units[key], run[key](impl, n), impl=impl)
+            values = measure_isolated(key, impl, n, reps, 20 if args.quick else 300)
+            if values is None:
+                failed = failed or impl == "multiprocessing"
+                continue
+            out.add(key, UNITS[key], values, impl=impl)
     out.finish()
+    # A peer library's failure is reported and skipped; the standard
+    # library's fails the script.
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
