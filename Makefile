@@ -11,7 +11,8 @@ BUILD_PACKAGES    := g++ cmake make pkg-config libcereal-dev
 TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
 COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
 CLANG_PACKAGES    := $(TEST_PACKAGES) clang libclang-rt-14-dev
-BENCH_PACKAGES    := $(TEST_PACKAGES) python3
+BENCH_PACKAGES    := $(TEST_PACKAGES) python3 python3-matplotlib python3-joblib python3-billiard \
+                     python3-pebble
 LINT_PACKAGES     := clang-format
 
 # The project's own builds treat warnings as errors (g++ for `make test`,
@@ -84,17 +85,20 @@ coverage:
 	genhtml --quiet build-coverage/coverage.info --output-directory build-coverage/html
 	lcov --summary build-coverage/coverage.info
 
+# The benchmarks: C++ (Google Benchmark), the same workloads in Python, and
+# the floors, in one run; one table, bench/results/latest.{json,png}
+# (docs/performance.md). BENCH_QUICK=1: under a minute, fewer repetitions.
+# Debian's Python, which has the packages above (not another python3 on PATH).
+BENCH_BUILD ?= build-bench
+BENCH_PYTHON ?= /usr/bin/python3
+BENCH_QUICK ?=
+BENCH_ARGS ?=
 bench:
 	@$(ENSURE) $(BENCH_PACKAGES)
-	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DMULTIPROC_BUILD_TESTS=OFF -DMULTIPROC_BUILD_EXAMPLES=OFF
-	cmake --build build-bench -j $(JOBS)
-	./build-bench/bench/process_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-	python3 bench/python/process_start_join.py
-	./build-bench/bench/ipc_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-	python3 bench/python/ipc_bench.py
-	./build-bench/bench/sync_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
-	  --benchmark_out=build-bench/sync_bench.json --benchmark_out_format=json
-	python3 bench/python/sync_bench.py build-bench/sync_bench.json
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DMULTIPROC_BUILD_TESTS=OFF -DMULTIPROC_BUILD_EXAMPLES=OFF
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	$(BENCH_PYTHON) bench/run.py --build $(BENCH_BUILD) \
+	  $(if $(filter-out 0 no false,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 
 FORMAT_FILES = $(shell git ls-files '*.cpp' '*.hpp')
 
@@ -107,4 +111,4 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 clean:
-	rm -rf $(BUILD) build-asan build-coverage build-bench build-fuzz
+	rm -rf $(BUILD) build-asan build-coverage $(BENCH_BUILD) build-fuzz

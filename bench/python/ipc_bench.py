@@ -1,12 +1,14 @@
 """Python's multiprocessing.Queue and Pipe on the workloads of
 bench/ipc_bench.cpp: 64-byte items per second, 1 MiB and 64 MiB items in
-GB/s (producer process -> this process), and a 1-byte Pipe round trip with
-both processes pinned as the C++ benchmark pins them (this one on CPU 0, the
-peer on CPU 1). Prints the median of `repeats` runs."""
+bytes per second (producer process -> this process), and a 1-byte Pipe round
+trip with both processes pinned as the C++ benchmark pins them (this one on
+CPU 0, the peer on CPU 1). Prints the median of the repetitions (or JSON: see
+benchjson.py). --quick skips the 64 MiB items."""
 import multiprocessing as mp
 import os
-import statistics
 import time
+
+import benchjson
 
 
 def pin(cpu):
@@ -58,22 +60,23 @@ def pipe_run(count):
     return elapsed
 
 
-def report(name, values, unit):
-    print(f"{name:30s} median {statistics.median(values):10.3f} {unit}"
-          f"  (min {min(values):.3f}, max {max(values):.3f})")
-
-
 def main():
+    args = benchjson.parser(__doc__).parse_args()
+    reps = benchjson.repetitions(args)
+    quick = args.quick
     mp.set_start_method("fork")
-    repeats = 5
-    n = 100_000
-    report("python_queue_64B", [n / queue_run(64, n) / 1e6 for _ in range(repeats)], "M items/s")
-    n = 300
-    report("python_queue_1MiB", [n * (1 << 20) / queue_run(1 << 20, n) / 1e9 for _ in range(repeats)], "GB/s")
-    n = 8
-    report("python_queue_64MiB", [n * (64 << 20) / queue_run(64 << 20, n) / 1e9 for _ in range(repeats)], "GB/s")
-    n = 20_000
-    report("python_pipe_round_trip", [pipe_run(n) / n * 1e6 for _ in range(repeats)], "us")
+    out = benchjson.Results(args)
+    n = 20_000 if quick else 100_000
+    out.add("queue_64B", "items/s", [n / queue_run(64, n) for _ in range(reps)])
+    n = 60 if quick else 300
+    out.add("queue_1MiB", "bytes/s", [n * (1 << 20) / queue_run(1 << 20, n) for _ in range(reps)])
+    if not quick:
+        n = 8
+        out.add("queue_64MiB", "bytes/s",
+                [n * (64 << 20) / queue_run(64 << 20, n) for _ in range(reps)])
+    n = 4_000 if quick else 20_000
+    out.add("pipe_round_trip", "s", [pipe_run(n) / n for _ in range(reps)])
+    out.finish()
 
 
 if __name__ == "__main__":

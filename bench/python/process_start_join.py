@@ -1,11 +1,12 @@
-"""Python's multiprocessing.Process (fork start method) start+join latency,
-beside a bare os.fork()+os._exit+os.waitpid, for comparison with
-bench/process_bench. Prints the median of `repeats` runs of `n` iterations."""
+"""Python's multiprocessing.Process start+join latency with each start method
+(fork, forkserver, spawn), beside a bare os.fork()+os._exit+os.waitpid, for
+comparison with bench/process_bench. Prints the median of the repetitions
+of `n` iterations each (or JSON: see benchjson.py)."""
 import multiprocessing as mp
 import os
-import statistics
-import sys
 import time
+
+import benchjson
 
 
 def noop():
@@ -19,10 +20,12 @@ def per_iteration(fn, n):
     return (time.perf_counter() - t0) / n
 
 
-def process_start_join():
-    p = mp.Process(target=noop)
-    p.start()
-    p.join()
+def start_join(ctx):
+    def run():
+        p = ctx.Process(target=noop)
+        p.start()
+        p.join()
+    return run
 
 
 def bare_fork():
@@ -33,14 +36,26 @@ def bare_fork():
 
 
 def main():
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    repeats = 5
-    mp.set_start_method("fork")
-    for name, fn in (("python_bare_fork_waitpid", bare_fork),
-                     ("python_process_start_join", process_start_join)):
-        runs = [per_iteration(fn, n) for _ in range(repeats)]
-        print(f"{name:30s} median {statistics.median(runs) * 1e6:9.1f} us"
-              f"  (min {min(runs) * 1e6:.1f}, max {max(runs) * 1e6:.1f})")
+    p = benchjson.parser(__doc__)
+    p.add_argument("n", nargs="?", type=int, default=None,
+                   help="iterations per repetition (fork; default 300, 100 with --quick)")
+    args = p.parse_args()
+    reps = benchjson.repetitions(args)
+    n = args.n or (100 if args.quick else 300)
+    out = benchjson.Results(args)
+    cases = (
+        ("bare_fork_waitpid", "os", bare_fork, n),
+        ("process_start_join_fork", "multiprocessing", start_join(mp.get_context("fork")), n),
+        # The forkserver's own start-up (on first use) is not counted: warmed up below.
+        ("process_start_join_forkserver", "multiprocessing",
+         start_join(mp.get_context("forkserver")), max(n // 3, 10)),
+        ("process_start_join_spawn", "multiprocessing",
+         start_join(mp.get_context("spawn")), max(n // 20, 5)),
+    )
+    for key, impl, fn, iterations in cases:
+        fn()  # warm-up
+        out.add(key, "s", [per_iteration(fn, iterations) for _ in range(reps)], impl=impl)
+    out.finish()
 
 
 if __name__ == "__main__":

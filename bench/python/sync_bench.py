@@ -5,25 +5,25 @@ bench/sync_bench measures multiproc's, for the side-by-side in `make bench`:
   event_ping_pong        set->wake round trip between two processes (two Events)
   semaphore_hand_off     release->acquire round trip between two processes
 
-Prints the median of `repeats` runs, per operation. Given the JSON that
+Prints the median of the repetitions, per operation (or JSON: see
+benchjson.py). Given the JSON that
 `sync_bench --benchmark_out=...` wrote, it also prints multiproc's medians
 beside Python's and the ratios."""
 import json
 import multiprocessing as mp
 import statistics
-import sys
 import time
 
-REPEATS = 5
+import benchjson
 
 
-def median_per_op(fn, n):
+def per_op(fn, n, reps):
     runs = []
-    for _ in range(REPEATS):
+    for _ in range(reps):
         t0 = time.perf_counter()
         fn(n)
         runs.append((time.perf_counter() - t0) / n)
-    return statistics.median(runs)
+    return runs
 
 
 def lock_acquire_release(n):
@@ -67,8 +67,8 @@ def round_trips(echo, make, send, receive):
     return run
 
 
-def median_round_trip(run, n):
-    return statistics.median(run(n) / n for _ in range(REPEATS))
+def round_trip_runs(run, n, reps):
+    return [run(n) / n for _ in range(reps)]
 
 
 def event_receive(e):
@@ -77,24 +77,29 @@ def event_receive(e):
 
 
 def main():
+    p = benchjson.parser(__doc__)
+    p.add_argument("positional", nargs="*", metavar="N | SYNC_JSON",
+                   help="lock iterations per repetition (default 200000; 50000 with --quick);"
+                        " the JSON written by sync_bench --benchmark_out (prints the side-by-side)")
+    args = p.parse_args()
+    args.n = next((int(a) for a in args.positional if a.isdigit()), None)
+    args.sync_json = next((a for a in args.positional if a.endswith(".json")), None)
+    reps = benchjson.repetitions(args)
     mp.set_start_method("fork")
-    n_lock = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 200_000
+    n_lock = args.n or (50_000 if args.quick else 200_000)
     n_trip = max(n_lock // 20, 1000)
     global LOCK
     LOCK = mp.Lock()
-    results = {
-        "lock_acquire_release": median_per_op(lock_acquire_release, n_lock),
-        "event_ping_pong": median_round_trip(
-            round_trips(event_echo, mp.Event, lambda e: e.set(), event_receive), n_trip),
-        "semaphore_hand_off": median_round_trip(
-            round_trips(semaphore_echo, lambda: mp.Semaphore(0), lambda s: s.release(),
-                        lambda s: s.acquire()), n_trip),
-    }
-    for name, seconds in results.items():
-        print(f"python_{name:24s} median {seconds * 1e9:10.0f} ns")
-    json_path = next((a for a in sys.argv[1:] if a.endswith(".json")), None)
-    if json_path:
-        compare(results, json_path)
+    out = benchjson.Results(args)
+    out.add("lock_acquire_release", "s", per_op(lock_acquire_release, n_lock, reps))
+    out.add("event_ping_pong", "s", round_trip_runs(
+        round_trips(event_echo, mp.Event, lambda e: e.set(), event_receive), n_trip, reps))
+    out.add("semaphore_hand_off", "s", round_trip_runs(
+        round_trips(semaphore_echo, lambda: mp.Semaphore(0), lambda s: s.release(),
+                    lambda s: s.acquire()), n_trip, reps))
+    out.finish()
+    if args.sync_json:
+        compare({r["key"]: statistics.median(r["values"]) for r in out.items}, args.sync_json)
 
 
 def compare(python, json_path):
