@@ -9,6 +9,7 @@
 #include <multiproc/multiproc.hpp>
 #include <ranges>
 #include <string>
+#include <vector>
 
 namespace mp = multiproc;
 
@@ -20,15 +21,43 @@ int trivial(int x) {
   return x + 1;
 }
 
-// About 20 ms of CPU work.
-long busy_20ms(int seed) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-  long x = seed;
-  while (std::chrono::steady_clock::now() < end) {
-    for (int i = 0; i < 1000; ++i) x = x * 6364136223846793005L + 1442695040888963407L;
-  }
+// A fixed amount of CPU work (not a wall-clock wait, which would "scale"
+// even on one CPU): `rounds` rounds of an LCG.
+long spin_work(long rounds) {
+  long x = rounds;
+  for (long i = 0; i < rounds; ++i) x = x * 6364136223846793005L + 1442695040888963407L;
   return x;
 }
+
+// Rounds that take about 20 ms here, measured once.
+long rounds_for_20ms() {
+  static const long rounds = [] {
+    long r = 1'000'000;
+    for (;;) {
+      auto t0 = std::chrono::steady_clock::now();
+      benchmark::DoNotOptimize(spin_work(r));
+      auto took = std::chrono::steady_clock::now() - t0;
+      if (took > std::chrono::milliseconds(5)) {
+        return static_cast<long>(static_cast<double>(r) * 0.020 /
+                                 std::chrono::duration<double>(took).count());
+      }
+      r *= 4;
+    }
+  }();
+  return rounds;
+}
+
+// First: a pool's creation forks this process, which costs more once the
+// later benchmarks have grown its heap (Python measures it in a fresh
+// interpreter too).
+void BM_PoolCreateTeardown(benchmark::State& state) {
+  for (auto _ : state) {
+    mp::Pool pool;
+    pool.close();
+    pool.join();
+  }
+}
+BENCHMARK(BM_PoolCreateTeardown)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 void map_tasks(benchmark::State& state, std::size_t chunksize) {
   mp::Pool pool;
@@ -73,20 +102,12 @@ BENCHMARK(BM_PoolImapUnordered_chunksize1)
 void BM_PoolCpuScaling(benchmark::State& state) {
   mp::Pool pool({.processes = static_cast<std::size_t>(state.range(0))});
   for (auto _ : state) {
-    auto v = pool.map(busy_20ms, std::views::iota(0, 64), {.chunksize = 1});
+    auto v = pool.map(spin_work, std::vector<long>(64, rounds_for_20ms()), {.chunksize = 1});
     benchmark::DoNotOptimize(v.data());
   }
 }
 BENCHMARK(BM_PoolCpuScaling)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
 
-void BM_PoolCreateTeardown(benchmark::State& state) {
-  for (auto _ : state) {
-    mp::Pool pool;
-    pool.close();
-    pool.join();
-  }
-}
-BENCHMARK(BM_PoolCreateTeardown)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
 // Private memory (USS) of an idle worker, from /proc/<pid>/smaps_rollup.
 std::size_t private_bytes(pid_t pid) {

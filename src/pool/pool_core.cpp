@@ -144,8 +144,10 @@ struct PoolCore::Impl {
 
   // ---- workers ------------------------------------------------------------
 
-  // A worker slot whose process is made but not started.
-  std::unique_ptr<WorkerSlot> make_worker() {
+  // A worker slot whose process is made but not started. With the fork
+  // method the first workers are forked from the parent itself (it has one
+  // thread until the manager starts); replacements come from the zygote.
+  std::unique_ptr<WorkerSlot> make_worker(bool initial) {
     auto w = std::make_unique<WorkerSlot>(pool::WorkerChannels{
         pool::make_channel(), pool::make_channel(), SharedMemory(sizeof(ControlBlock))});
     pool::WorkerLimits limits{config.maxtasksperchild, config.max_memory_per_child,
@@ -153,19 +155,20 @@ struct PoolCore::Impl {
     ProcessOptions options;
     options.name = config.name + "-" + std::to_string(next_worker_number++);
     options.daemon = true;
-    options.start_method = method == StartMethod::fork ? StartMethod::forkserver : method;
+    bool direct_fork = method == StartMethod::fork && initial;
+    options.start_method = method == StartMethod::fork && !initial ? StartMethod::forkserver : method;
     w->process = std::make_unique<Process>(
         std::move(options),
         std::make_unique<pool::WorkerTarget>(w->channels, limits, config.initializer));
-    if (zygote) use_zygote(*w->process, zygote.get());
+    if (zygote && !direct_fork) use_zygote(*w->process, zygote.get());
     return w;
   }
 
   // Starts `n` workers; through a zygote, all requests go out at once.
-  void start_workers(std::size_t n) {
+  void start_workers(std::size_t n, bool initial = false) {
     std::vector<std::unique_ptr<WorkerSlot>> fresh;
-    for (std::size_t i = 0; i < n; ++i) fresh.push_back(make_worker());
-    if (zygote) {
+    for (std::size_t i = 0; i < n; ++i) fresh.push_back(make_worker(initial));
+    if (zygote && !initial) {
       std::vector<Process*> ps;
       for (auto& w : fresh) ps.push_back(w->process.get());
       start_via_zygote(ps, *zygote);
@@ -569,6 +572,12 @@ struct PoolCore::Impl {
       int n = ::poll(fds.data(), fds.size(), timeout);
       lock.lock();
       manager_sleeping = false;
+      if (stop_manager) {
+        if (watch_results) {
+          for (WorkerSlot* w : polled) w->channels.results->remove_poller();
+        }
+        break;
+      }
       if (watch_results) {
         for (WorkerSlot* w : polled) w->channels.results->remove_poller();
       }
@@ -622,19 +631,19 @@ PoolCore::PoolCore(PoolConfig config) : impl_(std::make_unique<Impl>()) {
   if (efd < 0) throw SystemError("eventfd", errno);
   p.wake_fd = sys::UniqueFd(efd);
   if (p.method == StartMethod::fork) {
-    // Every worker, first and replacement, comes from this zygote, forked now
-    // while the process has one thread.
+    // The first workers are forked now, while the process has one thread, and
+    // so is the pool's zygote, which forks every replacement later.
     p.zygote = std::make_unique<ZygoteClient>("Pool (fork)", false);
     p.zygote->set_start_hint(
         "create the Pool before starting threads, or use the forkserver or spawn start method");
-    // Its readiness is checked when the workers' requests go out.
-    p.zygote->start_async();
   }
   std::unique_lock lock(p.mu);
-  // The manager starts while the zygote does (it waits for the lock).
-  p.manager = std::thread([&p] { p.manager_loop(); });
   try {
-    p.start_workers(p.config.processes);
+    p.start_workers(p.config.processes, true);
+    // After the workers: every fork copies the page tables of what exists,
+    // and every write in this process after a fork costs a copy-on-write.
+    if (p.zygote) p.zygote->start_async();  // its hello is read at the first replacement
+    p.manager = std::thread([&p] { p.manager_loop(); });
   } catch (...) {
     for (auto& w : p.workers) {
       try {
@@ -870,25 +879,33 @@ void PoolCore::join() {
     w->stopping = true;
     if (!p.put(*w, stop.data())) p.kill(*w, KillReason::terminate, "");
   }
-  // No worker will start again: the zygote can end while the workers do.
+  // No worker will start again: the zygote and the manager end while the
+  // workers do (each wake-up costs tens of microseconds here; they overlap).
   if (p.zygote) p.zygote->close_channel();
-  // This thread reaps the workers itself, without the manager's hops.
-  p.stop_manager_thread(lock);
-  for (auto& w : p.workers) {
-    lock.unlock();
+  p.stop_manager = true;
+  p.wake_manager();
+  std::vector<Process*> processes;
+  for (auto& w : p.workers) processes.push_back(w->process.get());
+  lock.unlock();
+  // The manager leaves the workers alone once stop_manager is set: this
+  // thread reaps them itself.
+  for (Process* process : processes) {
     bool ended = false;
     try {
-      ended = w->process->join(std::chrono::seconds(30));
+      ended = process->join(std::chrono::seconds(30));
+      if (!ended) {
+        process->kill();
+        process->join();
+      }
     } catch (...) {
     }
-    if (!ended) p.kill(*w, KillReason::terminate, "");
-    lock.lock();
-    w->dead = true;
   }
+  if (p.manager.joinable()) p.manager.join();
+  if (p.zygote) p.zygote->stop();
+  lock.lock();
+  for (auto& w : p.workers) w->dead = true;
   p.bury_dead();
   p.state = Impl::State::joined;
-  lock.unlock();
-  if (p.zygote) p.zygote->stop();
 }
 
 std::vector<pid_t> PoolCore::worker_pids() const {

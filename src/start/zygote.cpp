@@ -23,11 +23,6 @@
 namespace multiproc::detail {
 namespace {
 
-struct RobustList {
-  void* head = nullptr;
-  std::size_t length = 0;
-};
-
 struct ForkedTask {
   TaskMessage message;
   const int* arguments;
@@ -53,8 +48,7 @@ void close_all(const std::vector<int>& fds) {
 
 class Zygote {
  public:
-  Zygote(int control, int* tid_address, RobustList robust)
-      : control_(control), tid_address_(tid_address), robust_(robust) {}
+  Zygote(int control, const SiblingForker& forker) : control_(control), forker_(forker) {}
 
   // Serves until the control socket ends; never returns.
   [[noreturn]] void serve() {
@@ -108,17 +102,8 @@ class Zygote {
     setup.entry = run_forked_task;
     setup.context = &task;
 
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
     int pidfd = -1;
-    pid_t pid = sys::clone_sibling(&pidfd, tid_address_);
-    if (pid == 0) {
-      syscall(SYS_set_robust_list, robust_.head, robust_.length);
-      t_identity = ThreadIdentity{};  // what our pthread_atfork handler would do
-      run_child(setup);
-    }
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    pid_t pid = forker_.fork(setup, &pidfd);
     if (pid < 0) {
       reply(control_, -pid, 0, -1);
       return;
@@ -128,24 +113,39 @@ class Zygote {
   }
 
   int control_;
-  int* tid_address_;
-  RobustList robust_;
+  const SiblingForker& forker_;
 };
 
 }  // namespace
 
+int SiblingForker::prepare() noexcept {
+  if (prctl(PR_GET_TID_ADDRESS, &tid_address_) != 0 || tid_address_ == nullptr) {
+    return errno != 0 ? errno : ENOSYS;
+  }
+  if (syscall(SYS_get_robust_list, 0, &robust_head_, &robust_length_) != 0) return errno;
+  return 0;
+}
+
+pid_t SiblingForker::fork(const ChildSetup& setup, int* pidfd) const noexcept {
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  pid_t pid = sys::clone_sibling(pidfd, tid_address_);
+  if (pid == 0) {
+    syscall(SYS_set_robust_list, robust_head_, robust_length_);
+    t_identity = ThreadIdentity{};  // what our pthread_atfork handler would do
+    run_child(setup);
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  return pid;
+}
+
 int zygote_main(void* config) {
   const auto& c = *static_cast<ZygoteConfig*>(config);
-  prctl(PR_SET_NAME, "mp-forkserver");
+  prctl(PR_SET_NAME, "mp-zygote");
   signal(SIGINT, SIG_IGN);
-  int* tid_address = nullptr;
-  RobustList robust;
-  int error = 0;
-  if (prctl(PR_GET_TID_ADDRESS, &tid_address) != 0 || tid_address == nullptr) {
-    error = errno != 0 ? errno : ENOSYS;
-  } else if (syscall(SYS_get_robust_list, 0, &robust.head, &robust.length) != 0) {
-    error = errno;
-  }
+  SiblingForker forker;
+  int error = forker.prepare();
   if (error == 0 && c.preload != nullptr) {
     try {
       c.preload();
@@ -156,7 +156,7 @@ int zygote_main(void* config) {
   (void)std::fflush(nullptr);  // children must not write the zygote's buffers again
   reply(c.control, error, ::getpid(), -1);
   if (error != 0) return 1;
-  Zygote(c.control, tid_address, robust).serve();
+  Zygote(c.control, forker).serve();
 }
 
 }  // namespace multiproc::detail

@@ -13,7 +13,30 @@
 // its parent (SIGKILL), and exits at the end of its control socket.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
+
+#include "process/child_setup.hpp"
+
 namespace multiproc::detail {
+
+// Forks children as siblings of the caller (clone3 with CLONE_PARENT: they
+// are the caller's parent's children), repairing glibc's per-thread records
+// as glibc's fork does. Only for a single-threaded caller.
+class SiblingForker {
+ public:
+  // Reads glibc's TID address and robust list head. 0, or the errno.
+  int prepare() noexcept;
+  // Runs run_child(setup) in the child. Returns its PID (and *pidfd), or
+  // -errno.
+  pid_t fork(const ChildSetup& setup, int* pidfd) const noexcept;
+
+ private:
+  int* tid_address_ = nullptr;
+  void* robust_head_ = nullptr;
+  std::size_t robust_length_ = 0;
+};
 
 struct ZygoteConfig {
   int control = -1;
