@@ -5,8 +5,10 @@
 #include <unistd.h>
 #include <multiproc/multiproc.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <ranges>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -32,13 +34,35 @@ void crash() {
   *static_cast<volatile int*>(page) = 1;
 }
 
+int collatz_length(long n) {
+  int steps = 0;
+  for (; n != 1; ++steps) n = n % 2 ? 3 * n + 1 : n / 2;
+  return steps;
+}
+
+int crash_on_13(long n) {
+  if (n == 13) crash();
+  return collatz_length(n);
+}
+
+// A progress bar for Pool::map's progress hook, redrawn in place.
+void draw_progress(std::size_t done, std::size_t total) {
+  constexpr int width = 40;
+  int filled = total == 0 ? 0 : static_cast<int>(width * done / total);
+  std::cout << "\r  [" << std::string(static_cast<std::size_t>(filled), '#')
+            << std::string(static_cast<std::size_t>(width - filled), ' ') << "] " << done << "/"
+            << total << std::flush;
+  if (done == total) std::cout << std::endl;
+}
+
 void section(const char* title) {
   std::cout << "\n== " << title << " ==" << std::endl;
 }
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  mp::init(argc, argv);
   std::cout << "multiproc demo: processes with Python's semantics, none of its leaks\n"
             << "main process: " << mp::current_process().name << " (pid " << getpid() << ")"
             << std::endl;
@@ -127,6 +151,31 @@ int main() {
     doomed.join();
     std::cout << "  the peer " << doomed.exit_status()->describe()
               << "; recv raised EOFError at once instead of hanging" << std::endl;
+  }
+
+  section("7. a Pool maps 200,000 tasks over every CPU, with a progress bar");
+  {
+    mp::Pool pool;  // one worker per CPU
+    auto started = std::chrono::steady_clock::now();
+    auto lengths = pool.map(collatz_length, std::views::iota(1L, 200'001L),
+                            {.chunksize = 2'000, .progress = draw_progress});
+    double took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                            started)
+                      .count();
+    auto longest = static_cast<std::size_t>(std::max_element(lengths.begin(), lengths.end()) - lengths.begin());
+    std::cout << "  " << pool.processes() << " workers, " << static_cast<long>(took) << " ms; longest chain below "
+              << "200,000 starts at " << longest + 1 << " (" << lengths[longest] << " steps)"
+              << std::endl;
+
+    auto outcomes = pool.map_outcomes(crash_on_13, std::vector<long>{11, 12, 13, 14});
+    for (std::size_t i = 0; i < outcomes.size(); ++i) {
+      std::cout << "  task " << 11 + i << ": "
+                << (outcomes[i].ok() ? std::to_string(outcomes[i].value()) + " steps"
+                                     : outcomes[i].describe())
+                << std::endl;
+    }
+    pool.close();
+    pool.join();
   }
 
   std::cout << "\nchildren still running: " << mp::active_children().size() << "\ndemo finished"

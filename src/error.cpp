@@ -1,5 +1,7 @@
 #include "multiproc/error.hpp"
 
+#include <sstream>
+
 namespace multiproc {
 
 SystemError::SystemError(const std::string& operation, int errnum)
@@ -25,10 +27,20 @@ WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why)
       pid_(pid),
       status_(status) {}
 
+namespace {
+
+// "2 s", "0.25 s": as short as the value allows.
+std::string seconds(std::chrono::nanoseconds d) {
+  std::ostringstream out;
+  out << std::chrono::duration<double>(d).count() << " s";
+  return out.str();
+}
+
+}  // namespace
+
 TaskTimeoutError::TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout)
-    : TimeoutError("task ran past its timeout of " +
-                   std::to_string(std::chrono::duration<double>(timeout).count()) +
-                   " s; its worker (pid " + std::to_string(pid) + ") was killed and replaced"),
+    : TimeoutError("task ran past its timeout of " + seconds(timeout) + "; its worker (pid " +
+                   std::to_string(pid) + ") was killed and replaced"),
       pid_(pid) {}
 
 }  // namespace multiproc

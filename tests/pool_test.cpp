@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sched.h>
+
 #include <atomic>
+#include <list>
+#include <optional>
+#include <thread>
 #include <chrono>
 #include <numeric>
 #include <ranges>
@@ -41,6 +46,23 @@ int fail_on_three(int x) {
 int pid_of_worker(int) {
   return ::getpid();
 }
+
+int sleep_ms(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return ms;
+}
+
+// In each worker: the Event a task waits on (given by the initializer).
+std::optional<mp::Event> g_gate;
+void remember_gate(mp::Event e) {
+  g_gate.emplace(std::move(e));
+}
+int wait_at_gate(int x) {
+  g_gate->wait();
+  return x;
+}
+
+void touch(int) {}
 
 class PoolAcrossMethods : public ::testing::TestWithParam<mp::StartMethod> {
  protected:
@@ -147,6 +169,140 @@ TEST_P(PoolAcrossMethods, CloseThenJoinLeavesNoWorker) {
 TEST_P(PoolAcrossMethods, JoinWithoutCloseIsAUsageError) {
   mp::Pool pool(options());
   EXPECT_THROW(pool.join(), mp::UsageError);
+}
+
+TEST_P(PoolAcrossMethods, ProgressHookCountsEveryItem) {
+  mp::Pool pool(options());
+  std::vector<std::pair<std::size_t, std::size_t>> calls;
+  auto v = pool.map(square, std::views::iota(0, 100),
+                    {.chunksize = 10, .progress = [&](std::size_t done, std::size_t total) {
+                       calls.emplace_back(done, total);
+                     }});
+  ASSERT_EQ(calls.size(), 10u);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    EXPECT_EQ(calls[i].first, 10 * (i + 1));
+    EXPECT_EQ(calls[i].second, 100u);
+  }
+}
+
+TEST_P(PoolAcrossMethods, CallbacksRunWithTheValueOrTheError) {
+  mp::Pool pool(options());
+  mp::Event got_value, got_error;
+  int value = 0;
+  std::string error;
+  auto ok = pool.apply_async(mp::Callbacks<int>{.callback = [&](const int& v) {
+                               value = v;
+                               got_value.set();
+                             }},
+                             square, 9);
+  auto bad = pool.apply_async(mp::Callbacks<int>{.error_callback =
+                                                     [&](std::exception_ptr e) {
+                                                       try {
+                                                         std::rethrow_exception(e);
+                                                       } catch (const mp::RemoteError& r) {
+                                                         error = r.info().message;
+                                                       }
+                                                       got_error.set();
+                                                     }},
+                              fail_on_three, 3);
+  EXPECT_TRUE(got_value.wait(60s));
+  EXPECT_TRUE(got_error.wait(60s));
+  EXPECT_EQ(value, 81);
+  EXPECT_EQ(error, "three is not allowed");
+  auto all = pool.map_async(square, std::vector<int>{1, 2, 3}, {},
+                            {.callback = [&](const std::vector<int>& v) { value = v[2]; }});
+  all.wait();
+  pool.close();
+  pool.join();  // callbacks have run once join returns
+  EXPECT_EQ(value, 9);
+}
+
+TEST_P(PoolAcrossMethods, CancelAQueuedTaskAndARunningOne) {
+  mp::Event gate;
+  auto o = options(1);
+  o.initializer = mp::Initializer(remember_gate, gate);
+  mp::Pool pool(o);
+  auto running = pool.apply_async(wait_at_gate, 1);
+  std::vector<mp::AsyncResult<int>> queued;
+  for (int i = 0; i < 5; ++i) queued.push_back(pool.apply_async(square, i));
+  EXPECT_TRUE(queued[4].cancel());
+  EXPECT_THROW(queued[4].get(0s), mp::CancelledError);
+  // The running task: its worker is killed and replaced; the others run.
+  while (pool.worker_pids().empty()) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(running.cancel());
+  EXPECT_THROW(running.get(60s), mp::CancelledError);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(queued[static_cast<std::size_t>(i)].get(60s), i * i);
+  EXPECT_FALSE(queued[0].cancel());  // already done
+  gate.set();
+}
+
+TEST_P(PoolAcrossMethods, WaitAndReadyWithTimeouts) {
+  mp::Pool pool(options(1));
+  auto r = pool.apply_async(sleep_ms, 300);
+  EXPECT_FALSE(r.ready());
+  EXPECT_THROW(r.successful(), mp::UsageError);
+  EXPECT_THROW(r.get(1ms), mp::TimeoutError);
+  EXPECT_TRUE(r.wait(60s));
+  EXPECT_TRUE(r.successful());
+  EXPECT_EQ(r.get(), 300);
+}
+
+TEST_P(PoolAcrossMethods, VoidTasksAndRangesOfEveryKind) {
+  mp::Pool pool(options());
+  pool.apply(touch, 1);
+  auto r = pool.apply_async(touch, 2);
+  r.get(60s);
+  std::list<int> list{1, 2, 3};  // not random access
+  EXPECT_EQ(pool.map(square, list), (std::vector<int>{1, 4, 9}));
+  auto odd = std::views::iota(0, 10) | std::views::filter([](int x) { return x % 2 == 1; });
+  EXPECT_EQ(pool.map(square, odd), (std::vector<int>{1, 9, 25, 49, 81}));  // not sized
+  EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
+  EXPECT_EQ(pool.map(shout, std::vector<std::string>{"a", "b"}),
+            (std::vector<std::string>{"A!", "B!"}));
+}
+
+TEST_P(PoolAcrossMethods, MapOutcomesKeepsEveryItem) {
+  mp::Pool pool(options());
+  auto outcomes = pool.map_outcomes(fail_on_three, std::views::iota(0, 6));
+  ASSERT_EQ(outcomes.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    const auto& o = outcomes[static_cast<std::size_t>(i)];
+    if (i == 3) {
+      EXPECT_FALSE(o.ok());
+      EXPECT_NE(o.describe().find("three is not allowed"), std::string::npos);
+      EXPECT_THROW(o.value(), mp::RemoteError);
+    } else {
+      EXPECT_EQ(o.value(), i);
+    }
+  }
+}
+
+TEST(Pool, DefaultProcessesIsTheCpusThisProcessMayUse) {
+  cpu_set_t set;
+  ASSERT_EQ(sched_getaffinity(0, sizeof set, &set), 0);
+  mp::Pool pool;
+  EXPECT_EQ(pool.processes(), static_cast<std::size_t>(CPU_COUNT(&set)));
+  EXPECT_EQ(pool.worker_pids().size(), pool.processes());
+}
+
+TEST(Pool, ForkPoolInAThreadedProcessIsRefusedWithTheWayOut) {
+  mp::Event stop;
+  std::thread other([&stop] { stop.wait(); });
+  try {
+    mp::Pool pool({.processes = 1, .start_method = mp::StartMethod::fork});
+    ADD_FAILURE() << "a fork pool started in a threaded process";
+  } catch (const mp::ForkUnsafeError& e) {
+    EXPECT_NE(std::string(e.what()).find("forkserver"), std::string::npos) << e.what();
+  }
+  stop.set();
+  other.join();
+  // The other methods work from a threaded process.
+  std::thread again([&stop] { stop.wait(); });
+  stop.clear();
+  mp::Pool pool({.processes = 1, .start_method = mp::StartMethod::forkserver});
+  EXPECT_EQ(pool.apply(square, 3), 9);
+  stop.set();
+  again.join();
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, PoolAcrossMethods, multiproc::testing::kAllStartMethods,

@@ -31,6 +31,7 @@ namespace detail {
 // lock).
 template <class T>
 struct ResultSlot {
+  using Value = T;
   bool done = false;
   std::exception_ptr error;
   std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};

@@ -123,6 +123,38 @@ struct Callbacks<void> {
   std::function<void(std::exception_ptr)> error_callback{};
 };
 
+// One item's outcome in map_outcomes: its value, or the error that ended
+// its task (RemoteError, WorkerLost, TaskTimeoutError, CancelledError, ...).
+template <class R>
+class Outcome {
+ public:
+  explicit Outcome(R value) : value_(std::move(value)) {}
+  explicit Outcome(std::exception_ptr error) : error_(std::move(error)) {}
+
+  bool ok() const noexcept { return !error_; }
+  // The value; rethrows the error of a failed item.
+  const R& value() const {
+    if (error_) std::rethrow_exception(error_);
+    return *value_;
+  }
+  const std::exception_ptr& error() const noexcept { return error_; }
+  // The error's what(), or "" for a value.
+  std::string describe() const {
+    if (!error_) return {};
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      return e.what();
+    } catch (...) {
+      return "unknown error";
+    }
+  }
+
+ private:
+  std::optional<R> value_;
+  std::exception_ptr error_;
+};
+
 namespace detail {
 
 template <class F, class... Args>
@@ -248,6 +280,57 @@ class MapSink final : public ChunkSink {
   std::size_t remaining_;
   Progress progress_;
   Callbacks<std::vector<R>> callbacks_;
+};
+
+// map_outcomes: every item's value or error, in input order; a failed
+// chunk fails each of its items, and the job goes on.
+template <class R>
+class OutcomeSink final : public ChunkSink {
+ public:
+  OutcomeSink(PoolCore& core, std::vector<std::size_t> offsets, std::size_t total,
+              std::function<void(std::size_t, std::size_t)> progress)
+      : core_(core),
+        offsets_(std::move(offsets)),
+        items_(total),
+        remaining_(offsets_.size()),
+        progress_(std::move(progress)) {}
+
+  void deliver(std::size_t chunk, WireReader& in, std::uint32_t count) override {
+    std::size_t at = offsets_[chunk];
+    std::uint32_t i = 0;
+    try {
+      for (; i < count; ++i) items_[at + i].emplace(get_value<R>(in));
+    } catch (...) {
+      for (; i < count; ++i) items_[at + i].emplace(std::current_exception());
+    }
+    end(count);
+  }
+  void fail(std::size_t chunk, std::exception_ptr error) override {
+    std::size_t at = offsets_[chunk];
+    std::size_t end_at = chunk + 1 < offsets_.size() ? offsets_[chunk + 1] : items_.size();
+    for (std::size_t i = at; i < end_at; ++i) items_[i].emplace(error);
+    end(end_at - at);
+  }
+  std::shared_ptr<ResultSlot<std::vector<Outcome<R>>>> slot =
+      std::make_shared<ResultSlot<std::vector<Outcome<R>>>>();
+
+ private:
+  void end(std::size_t items) {
+    progress_.add(core_, items, items_.size());
+    if (--remaining_ != 0) return;
+    std::vector<Outcome<R>> out;
+    out.reserve(items_.size());
+    for (auto& item : items_) out.push_back(std::move(*item));
+    items_.clear();
+    slot->value.emplace(std::move(out));
+    slot->done = true;
+  }
+
+  PoolCore& core_;
+  std::vector<std::size_t> offsets_;
+  std::vector<std::optional<Outcome<R>>> items_;
+  std::size_t remaining_;
+  Progress progress_;
 };
 
 // imap / imap_unordered: chunks' results as they may be handed out.
@@ -503,6 +586,23 @@ class Pool {
     return take(r);
   }
 
+  // As map, but one item's failure does not fail the others: every item's
+  // value or error, in input order. chunksize 0 means 1 here, so that a
+  // crash or a timeout takes only its own item down.
+  template <class F, std::ranges::input_range Range>
+  auto map_outcomes(F&& fn, Range&& items, MapOptions options = {}) {
+    using Item = detail::PoolItem<Range>;
+    using Fd = std::decay_t<F>;
+    using R = detail::PoolCallResult<F, Item>;
+    static_assert(detail::check_pool_callable<Fd, Item>());
+    static_assert(!std::is_void_v<R>, "multiproc: map_outcomes needs a function that returns a value");
+    if (options.chunksize == 0) options.chunksize = 1;
+    auto encode = [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); };
+    auto r = submit_outcomes<detail::OutcomeSink<R>, Fd, Item>(fn, items, std::move(options), encode);
+    r.get();
+    return take(r);
+  }
+
   // ---- starmap: fn(a, b, ...) for every tuple (a, b, ...) -----------------
 
   template <class F, std::ranges::input_range Range>
@@ -585,45 +685,53 @@ class Pool {
                                              encode);
   }
 
-  template <class R, class Fd, class... Args, class Range, class Encode>
-  AsyncResult<std::vector<R>> map_like_impl(const Fd& fn, Range& items, MapOptions options,
-                                            Callbacks<std::vector<R>> callbacks, Encode encode) {
-    std::uint32_t id = function_id<Fd, Args...>(fn);
-    std::size_t chunksize = chunksize_for(items, options, processes());
+  struct EncodedItems {
     std::vector<detail::PoolCore::Chunk> chunks;
+    std::vector<std::size_t> offsets;  // each chunk's first item
     std::size_t total = 0;
+  };
+
+  // Encodes every item once, into chunks of the chosen size.
+  template <class Range, class Encode>
+  EncodedItems encode_items(Range& items, const MapOptions& options, Encode encode) {
+    EncodedItems out;
+    std::size_t chunksize = chunksize_for(items, options, processes());
     if (chunksize != 0) {
       detail::ChunkBuilder builder(chunksize, encode);
       for (auto&& item : items) {
         builder.add(item);
-        ++total;
+        ++out.total;
       }
       builder.flush();
-      chunks = std::move(builder.chunks);
+      out.chunks = std::move(builder.chunks);
     } else {
       // Not sized: count first (encoding each item once), then cut chunks.
       detail::ChunkBuilder one(1, encode);
       for (auto&& item : items) one.add(item);
-      total = one.chunks.size();
-      chunksize = detail::auto_chunksize(total, processes());
+      out.total = one.chunks.size();
+      chunksize = detail::auto_chunksize(out.total, processes());
       for (std::size_t i = 0; i < one.chunks.size(); i += chunksize) {
         detail::PoolCore::Chunk c;
         for (std::size_t j = i; j < std::min(i + chunksize, one.chunks.size()); ++j) {
           c.payload += one.chunks[j].payload;
           ++c.count;
         }
-        chunks.push_back(std::move(c));
+        out.chunks.push_back(std::move(c));
       }
     }
-    std::vector<std::size_t> offsets;
     std::size_t at = 0;
-    for (const auto& c : chunks) {
-      offsets.push_back(at);
+    for (const auto& c : out.chunks) {
+      out.offsets.push_back(at);
       at += c.count;
     }
-    auto sink = std::make_shared<detail::MapSink<R>>(core(), std::move(offsets), total,
-                                                     std::move(options.progress), std::move(callbacks));
-    auto job = core().open_job(id, sink);
+    return out;
+  }
+
+  // Submits encoded items as one job whose chunks end in `sink`.
+  template <class T, class Sink>
+  AsyncResult<T> submit(std::uint32_t function, std::shared_ptr<Sink> sink,
+                        std::vector<detail::PoolCore::Chunk> chunks) {
+    auto job = core().open_job(function, sink);
     std::size_t n = chunks.size();
     auto slot = sink->slot;
     if (n == 0) {
@@ -637,7 +745,27 @@ class Pool {
           std::nullopt);
     }
     core().add_chunks(job, std::move(chunks), true);
-    return AsyncResult<std::vector<R>>(core_, std::move(job), slot, n);
+    return AsyncResult<T>(core_, std::move(job), slot, n);
+  }
+
+  template <class R, class Fd, class... Args, class Range, class Encode>
+  AsyncResult<std::vector<R>> map_like_impl(const Fd& fn, Range& items, MapOptions options,
+                                            Callbacks<std::vector<R>> callbacks, Encode encode) {
+    std::uint32_t id = function_id<Fd, Args...>(fn);
+    EncodedItems e = encode_items(items, options, encode);
+    auto sink = std::make_shared<detail::MapSink<R>>(core(), std::move(e.offsets), e.total,
+                                                     std::move(options.progress), std::move(callbacks));
+    return submit<std::vector<R>>(id, std::move(sink), std::move(e.chunks));
+  }
+
+  template <class Sink, class Fd, class Item, class Range, class Encode>
+  auto submit_outcomes(const Fd& fn, Range& items, MapOptions options, Encode encode) {
+    std::uint32_t id = function_id<Fd, Item>(fn);
+    EncodedItems e = encode_items(items, options, encode);
+    auto sink = std::make_shared<Sink>(core(), std::move(e.offsets), e.total,
+                                       std::move(options.progress));
+    using T = typename std::decay_t<decltype(*sink->slot)>::Value;
+    return submit<T>(id, std::move(sink), std::move(e.chunks));
   }
 
   template <class R, class Fd, class Item, class Range, class Encode>

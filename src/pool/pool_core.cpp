@@ -141,6 +141,8 @@ struct PoolCore::Impl {
   double average_task_ns = 0;
   std::size_t inflight_limit = kMinInflight;
   std::vector<std::function<void()>> posted;
+  bool running_callbacks = false;
+  std::thread::id callback_runner;
 
   // ---- workers ------------------------------------------------------------
 
@@ -361,17 +363,24 @@ struct PoolCore::Impl {
 
   void dispatch() {
     while (!pending.empty()) {
-      // The least loaded worker: light loads stay on one warm worker.
+      // The least loaded worker first, so a light load stays on one warm
+      // worker; and no worker takes more than its share of what is pending
+      // while others have room.
       WorkerSlot* best = nullptr;
       std::size_t best_room = 0;
+      std::size_t with_room = 0;
       for (auto& w : workers) {
         std::size_t r = room(*w);
-        if (r > 0 && (best == nullptr || w->inflight.size() < best->inflight.size())) {
+        if (r == 0) continue;
+        ++with_room;
+        if (best == nullptr || w->inflight.size() < best->inflight.size()) {
           best = w.get();
           best_room = r;
         }
       }
-      if (best == nullptr || !send_batch(*best, best_room)) return;
+      if (best == nullptr) return;
+      std::size_t share = (pending.size() + with_room - 1) / with_room;
+      if (!send_batch(*best, std::min(best_room, share))) return;
     }
   }
 
@@ -518,21 +527,35 @@ struct PoolCore::Impl {
     (void)!::write(wake_fd.get(), &one, sizeof one);
   }
 
-  std::vector<std::function<void()>> take_posted() {
-    std::vector<std::function<void()>> out;
-    out.swap(posted);
-    return out;
+  // Runs what the sinks posted (callbacks, progress hooks): one thread at a
+  // time, in order, with the lock released while they run. `lock` is held on
+  // entry and on return.
+  void run_posted(std::unique_lock<std::mutex>& lock) {
+    if (running_callbacks || posted.empty()) return;
+    running_callbacks = true;
+    callback_runner = std::this_thread::get_id();
+    while (!posted.empty()) {
+      std::vector<std::function<void()>> fns;
+      fns.swap(posted);
+      lock.unlock();
+      for (auto& fn : fns) {
+        try {
+          fn();
+        } catch (...) {
+          // A callback's exception has nowhere to go; it must not stop the pool.
+        }
+      }
+      lock.lock();
+    }
+    running_callbacks = false;
+    notify();
   }
 
-  static void run_posted(std::vector<std::function<void()>>& fns) {
-    for (auto& fn : fns) {
-      try {
-        fn();
-      } catch (...) {
-        // A callback's exception has nowhere to go; it must not stop the pool.
-      }
-    }
-    fns.clear();
+  // No callback is waiting to run, except on this very thread: a waiter
+  // returns only once the callbacks of what it waited for have run.
+  bool callbacks_settled() const {
+    return posted.empty() &&
+           (!running_callbacks || callback_runner == std::this_thread::get_id());
   }
 
   void manager_loop() {
@@ -566,9 +589,8 @@ struct PoolCore::Impl {
       }
       int timeout = ready ? 0 : next_timeout_ms();
       manager_sleeping = true;
-      auto fns = take_posted();
+      run_posted(lock);
       lock.unlock();
-      run_posted(fns);
       int n = ::poll(fds.data(), fds.size(), timeout);
       lock.lock();
       manager_sleeping = false;
@@ -589,9 +611,7 @@ struct PoolCore::Impl {
         if (fds[i + 1].revents != 0) polled[i]->dead = true;
       }
     }
-    auto fns = take_posted();
-    lock.unlock();
-    run_posted(fns);
+    run_posted(lock);
   }
 
   // ---- shutdown -----------------------------------------------------------
@@ -726,18 +746,17 @@ void PoolCore::add_chunks(const std::shared_ptr<Job>& owner, std::vector<Chunk> 
   }
   p.dispatch();
   if (!p.pending.empty() && p.manager_sleeping) p.wake_manager();
-  auto fns = p.take_posted();
-  lock.unlock();
-  Impl::run_posted(fns);
+  p.run_posted(lock);
 }
 
 std::size_t PoolCore::unfinished(const Job& job) noexcept {
   return job.unfinished.load(std::memory_order_relaxed);
 }
 
-bool PoolCore::wait(const std::function<bool()>& done, const Deadline& deadline) {
+bool PoolCore::wait(const std::function<bool()>& done_fn, const Deadline& deadline) {
   Impl& p = *impl_;
   std::unique_lock lock(p.mu);
+  auto done = [&] { return done_fn() && p.callbacks_settled(); };
   bool ok = done();
   if (!ok) {
     // Help: collect and dispatch while spinning, as the worker spins too,
@@ -747,13 +766,12 @@ bool PoolCore::wait(const std::function<bool()>& done, const Deadline& deadline)
     for (;;) {
       bool progress = p.collect() > 0;
       p.dispatch();
+      p.run_posted(lock);
       if ((ok = done())) break;
       auto now = Clock::now();
       if (progress) spin_end = now + kHelpSpin;
       if (now >= spin_end || (deadline && now >= *deadline)) break;
-      auto fns = p.take_posted();
       lock.unlock();
-      Impl::run_posted(fns);
       for (int i = 0; i < 16; ++i) sys::cpu_relax();
       lock.lock();
     }
@@ -771,9 +789,7 @@ bool PoolCore::wait(const std::function<bool()>& done, const Deadline& deadline)
       --p.waiters;
     }
   }
-  auto fns = p.take_posted();
-  lock.unlock();
-  Impl::run_posted(fns);
+  p.run_posted(lock);
   return ok;
 }
 
