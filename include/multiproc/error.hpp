@@ -156,4 +156,11 @@ class CancelledError : public Error {
   using Error::Error;
 };
 
+// A blocking call ended because the stop token it was given was stopped
+// (a signal through the signal bridge, or any std::stop_source).
+class Interrupted : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace multiproc

@@ -51,7 +51,7 @@ class PoolCore {
     std::uint32_t count = 0;
   };
 
-  class Job;  // a submitted job, owned by the core and its handles
+  struct Job;  // a submitted job, owned by the core and its handles
 
   explicit PoolCore(PoolConfig config);
   ~PoolCore();  // terminate()
