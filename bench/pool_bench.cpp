@@ -74,7 +74,10 @@ void BM_PoolMap_chunksize1(benchmark::State& state) {
 void BM_PoolMap_auto(benchmark::State& state) {
   map_tasks(state, 0);
 }
-BENCHMARK(BM_PoolMap_chunksize1)->Name("BM_PoolMap/chunksize1")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PoolMap_chunksize1)
+    ->Name("BM_PoolMap/chunksize1")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_PoolMap_auto)->Name("BM_PoolMap/auto")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void BM_PoolApplyRoundTrip(benchmark::State& state) {
@@ -106,8 +109,12 @@ void BM_PoolCpuScaling(benchmark::State& state) {
     benchmark::DoNotOptimize(v.data());
   }
 }
-BENCHMARK(BM_PoolCpuScaling)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
-
+BENCHMARK(BM_PoolCpuScaling)
+    ->Arg(1)
+    ->Arg(2)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 // Private memory (USS) of an idle worker, from /proc/<pid>/smaps_rollup.
 std::size_t private_bytes(pid_t pid) {

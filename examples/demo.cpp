@@ -157,13 +157,15 @@ int main(int argc, char** argv) {
   {
     mp::Pool pool;  // one worker per CPU
     auto started = std::chrono::steady_clock::now();
-    auto lengths = pool.map(collatz_length, std::views::iota(1L, 200'001L),
+    auto lengths = pool.map(collatz_length, std::views::iota(1, 200'001),
                             {.chunksize = 2'000, .progress = draw_progress});
-    double took = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                            started)
-                      .count();
-    auto longest = static_cast<std::size_t>(std::max_element(lengths.begin(), lengths.end()) - lengths.begin());
-    std::cout << "  " << pool.processes() << " workers, " << static_cast<long>(took) << " ms; longest chain below "
+    double took =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    auto longest = static_cast<std::size_t>(std::max_element(lengths.begin(), lengths.end()) -
+                                            lengths.begin());
+    std::cout << "  " << pool.processes() << " workers, " << static_cast<long>(took)
+              << " ms; longest chain below "
               << "200,000 starts at " << longest + 1 << " (" << lengths[longest] << " steps)"
               << std::endl;
 

@@ -18,8 +18,8 @@ ForkUnsafeError::ForkUnsafeError(int thread_count)
       thread_count_(thread_count) {}
 
 RemoteError::RemoteError(ExceptionInfo info)
-    : Error(info.type + (info.message.empty() ? "" : ": " + info.message) + " (in pool worker pid " +
-            std::to_string(info.pid) + ")"),
+    : Error(info.type + (info.message.empty() ? "" : ": " + info.message) +
+            " (in pool worker pid " + std::to_string(info.pid) + ")"),
       info_(std::move(info)) {}
 
 WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why)

@@ -1,19 +1,20 @@
 // Pool: the API, results and errors (tests/pool_failure_test.cpp has the
 // failure modes of RELIABILITY.md 1-10).
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <sched.h>
 
 #include <atomic>
-#include <list>
-#include <optional>
-#include <thread>
 #include <chrono>
+#include <list>
 #include <numeric>
+#include <optional>
 #include <ranges>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -190,10 +191,11 @@ TEST_P(PoolAcrossMethods, CallbacksRunWithTheValueOrTheError) {
   mp::Event got_value, got_error;
   int value = 0;
   std::string error;
-  auto ok = pool.apply_async(mp::Callbacks<int>{.callback = [&](const int& v) {
-                               value = v;
-                               got_value.set();
-                             }},
+  auto ok = pool.apply_async(mp::Callbacks<int>{.callback =
+                                                    [&](const int& v) {
+                                                      value = v;
+                                                      got_value.set();
+                                                    }},
                              square, 9);
   auto bad = pool.apply_async(mp::Callbacks<int>{.error_callback =
                                                      [&](std::exception_ptr e) {
@@ -275,6 +277,14 @@ TEST_P(PoolAcrossMethods, MapOutcomesKeepsEveryItem) {
       EXPECT_EQ(o.value(), i);
     }
   }
+}
+
+TEST_P(PoolAcrossMethods, WorkersIgnoreTheTerminalsSigint) {
+  mp::Pool pool(options());
+  auto before = pool.worker_pids();
+  for (pid_t pid : before) ASSERT_EQ(::kill(pid, SIGINT), 0);
+  EXPECT_EQ(pool.map(square, std::vector<int>{1, 2, 3}), (std::vector<int>{1, 4, 9}));
+  EXPECT_EQ(pool.worker_pids(), before);  // nobody died
 }
 
 TEST(Pool, DefaultProcessesIsTheCpusThisProcessMayUse) {

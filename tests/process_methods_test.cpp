@@ -237,5 +237,15 @@ TEST_P(ProcessAcrossMethods, ChildDiesWithItsParent) {
   reap_orphans();
 }
 
+TEST_P(ProcessAcrossMethods, IgnoreSigintHoldsFromTheFirstInstruction) {
+  mp::Event go;
+  mp::Process p = ctx().Process(mp::ProcessOptions{.ignore_sigint = true}, wait_forever, go);
+  p.start();
+  ASSERT_EQ(::kill(*p.pid(), SIGINT), 0);  // at once: maybe before the child's own code runs
+  go.set();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(Methods, ProcessAcrossMethods, multiproc::testing::kAllStartMethods,
                          multiproc::testing::start_method_name);

@@ -22,6 +22,7 @@
 
 #include "multiproc/detail/pool_core.hpp"
 #include "multiproc/error.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -53,7 +54,9 @@ class AsyncResult {
     return done;
   }
   // Waits until ready; with a timeout, says whether it became ready.
-  void wait() const { core_->wait([this] { return slot_->done; }, std::nullopt); }
+  void wait() const {
+    core_->wait([this] { return slot_->done; }, std::nullopt);
+  }
   bool wait(std::chrono::nanoseconds timeout) const {
     return core_->wait([this] { return slot_->done; }, Clock::now() + timeout);
   }
@@ -61,6 +64,16 @@ class AsyncResult {
   bool successful() const {
     if (!ready()) throw UsageError("AsyncResult::successful: the result is not ready");
     return !slot_->error;
+  }
+
+  // Waits until ready; Interrupted when `stop` is requested first.
+  void wait(std::stop_token stop) const {
+    detail::until_stopped(stop, "AsyncResult::wait", [this](auto slice) { return wait(slice); });
+  }
+  // As get(); Interrupted when `stop` is requested first (the task goes on).
+  decltype(auto) get(std::stop_token stop) const {
+    wait(std::move(stop));
+    return take();
   }
 
   // The value, or the task's error rethrown. Waits without limit.

@@ -48,6 +48,8 @@
 
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/detail/wire_fwd.hpp"
+#include "multiproc/error.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -64,6 +66,19 @@ class Barrier {
   int wait();
   // As wait(), with this timeout instead of the default.
   int wait(std::chrono::nanoseconds timeout);
+  // As wait(); when `stop` is requested first, the barrier is aborted (every
+  // party gets BrokenBarrierError, as a timeout would do) and this call
+  // throws Interrupted.
+  int wait(std::stop_token stop) {
+    if (stop.stop_requested()) detail::throw_interrupted("Barrier::wait");
+    std::stop_callback on_stop(stop, [this] { abort(); });
+    try {
+      return wait();
+    } catch (const BrokenBarrierError&) {
+      if (stop.stop_requested()) detail::throw_interrupted("Barrier::wait");
+      throw;
+    }
+  }
   // Back to the empty, unbroken state; parties waiting now get
   // BrokenBarrierError.
   void reset();

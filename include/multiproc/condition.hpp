@@ -45,6 +45,7 @@
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/lock.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -70,6 +71,14 @@ class Condition {
   // As wait(), giving up after `timeout` (CLOCK_MONOTONIC). False on timeout;
   // the lock is held again either way.
   bool wait(std::chrono::nanoseconds timeout);
+  // Waits until `predicate()` holds (checked with the lock held, as
+  // wait_for); Interrupted when `stop` is requested first (the lock is held
+  // again either way).
+  template <class Predicate>
+  void wait_for(Predicate predicate, std::stop_token stop) {
+    detail::until_stopped(stop, "Condition::wait_for",
+                          [&](auto slice) { return wait_for(predicate, slice); });
+  }
   // Waits until `predicate()` is true (checked first, and after each wake-up,
   // with the lock held). Returns its last value: false means timed out.
   template <class Predicate>

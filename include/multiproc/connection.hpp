@@ -41,6 +41,7 @@
 #include "multiproc/detail/wire_fwd.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -96,6 +97,17 @@ class Connection {
   void send_bytes(std::span<const std::byte> bytes) { send_frame(0, bytes); }
   void send_bytes(std::string_view bytes) { send_frame(0, std::as_bytes(std::span(bytes))); }
   Bytes recv_bytes();
+  // recv() / recv_bytes() that throw Interrupted when `stop` is requested
+  // before a message arrives (a message half-received is finished first).
+  template <class T>
+  T recv(std::stop_token stop) {
+    wait_readable(stop, "Connection::recv");
+    return recv<T>();
+  }
+  Bytes recv_bytes(std::stop_token stop) {
+    wait_readable(stop, "Connection::recv_bytes");
+    return recv_bytes();
+  }
   std::optional<Bytes> recv_bytes(std::chrono::nanoseconds timeout);
   // Receives into `buffer`; returns the message's size. BufferTooShort if it
   // does not fit (the exception holds the message).
@@ -128,6 +140,9 @@ class Connection {
   // Reads one frame; `deadline` nullptr blocks without limit.
   detail::Frame recv_frame(const std::chrono::steady_clock::time_point* deadline);
   void require(bool ok, const char* operation) const;
+  void wait_readable(const std::stop_token& stop, const char* operation) {
+    detail::until_stopped(stop, operation, [this](auto slice) { return poll(slice); });
+  }
   Bytes take_payload(const detail::Frame& frame);
 
   template <class T>

@@ -46,6 +46,7 @@
 
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/detail/wire_fwd.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -67,6 +68,10 @@ class Event {
   // (now or at some point during the wait), false on timeout, as Python's
   // wait(timeout).
   bool wait(std::chrono::nanoseconds timeout) const;
+  // Waits until set; Interrupted when `stop` is requested first.
+  void wait(std::stop_token stop) const {
+    detail::until_stopped(stop, "Event::wait", [this](auto slice) { return wait(slice); });
+  }
 
   // The event's memfd, for passing to another process; from_fd rebuilds a
   // handle from it (duplicating it) and refuses a descriptor that is not an

@@ -58,6 +58,7 @@
 #include "multiproc/detail/lock_word.hpp"
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/detail/wire_fwd.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -94,6 +95,15 @@ class Lock {
   }
   // As acquire(), but gives up after `timeout` (CLOCK_MONOTONIC) with timed_out.
   [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
+  // As acquire(); Interrupted when `stop` is requested first.
+  [[nodiscard]] AcquireResult acquire(std::stop_token stop) {
+    AcquireResult r = AcquireResult::timed_out;
+    detail::until_stopped(stop, "acquire", [&](auto slice) {
+      r = acquire(slice);
+      return r != AcquireResult::timed_out;
+    });
+    return r;
+  }
   // Never blocks: timed_out when the lock is held (by anyone, this thread
   // included), acquired or owner_died otherwise.
   [[nodiscard]] AcquireResult try_acquire();
@@ -166,6 +176,15 @@ class RLock {
     return acquire_contended();
   }
   [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
+  // As acquire(); Interrupted when `stop` is requested first.
+  [[nodiscard]] AcquireResult acquire(std::stop_token stop) {
+    AcquireResult r = AcquireResult::timed_out;
+    detail::until_stopped(stop, "acquire", [&](auto slice) {
+      r = acquire(slice);
+      return r != AcquireResult::timed_out;
+    });
+    return r;
+  }
   [[nodiscard]] AcquireResult try_acquire();
   void release() {
     if (detail::lock_release_fast(state("RLock::release"), detail::this_thread_word())) [[likely]] {

@@ -109,6 +109,9 @@ struct MapOptions {
   // Called with (items done, items in total) as chunks complete; total is 0
   // while imap's input is not exhausted.
   std::function<void(std::size_t done, std::size_t total)> progress{};
+  // map, starmap, map_outcomes and imap's iteration throw Interrupted when
+  // this is stopped (the tasks go on; terminate() the pool to end them).
+  std::stop_token stop{};
 };
 
 // Callbacks for apply_async / map_async, run once the task(s) ended.
@@ -193,7 +196,8 @@ class ApplySink final : public ChunkSink {
     if (slot->done) return;
     slot->error = error;
     slot->done = true;
-    if (callbacks_.error_callback) core_.post([cb = callbacks_.error_callback, error] { cb(error); });
+    if (callbacks_.error_callback)
+      core_.post([cb = callbacks_.error_callback, error] { cb(error); });
   }
   std::shared_ptr<ResultSlot<R>> slot = std::make_shared<ResultSlot<R>>();
 
@@ -222,7 +226,8 @@ template <class R>
 class MapSink final : public ChunkSink {
  public:
   MapSink(PoolCore& core, std::vector<std::size_t> offsets, std::size_t total,
-          std::function<void(std::size_t, std::size_t)> progress, Callbacks<std::vector<R>> callbacks)
+          std::function<void(std::size_t, std::size_t)> progress,
+          Callbacks<std::vector<R>> callbacks)
       : core_(core),
         offsets_(std::move(offsets)),
         items_(total),
@@ -253,7 +258,8 @@ class MapSink final : public ChunkSink {
     slot->error = error;
     slot->done = true;
     items_.clear();
-    if (callbacks_.error_callback) core_.post([cb = callbacks_.error_callback, error] { cb(error); });
+    if (callbacks_.error_callback)
+      core_.post([cb = callbacks_.error_callback, error] { cb(error); });
   }
   std::shared_ptr<ResultSlot<std::vector<R>>> slot = std::make_shared<ResultSlot<std::vector<R>>>();
 
@@ -356,9 +362,7 @@ class ImapSink final : public ChunkSink {
     progress_.add(core_, count, total.load());
     store(chunk, std::move(d));
   }
-  void fail(std::size_t chunk, std::exception_ptr error) override {
-    store(chunk, Done{{}, error});
-  }
+  void fail(std::size_t chunk, std::exception_ptr error) override { store(chunk, Done{{}, error}); }
   // Under the core's lock: the next chunk's outcome, if it is there.
   std::optional<Done> next() {
     auto it = ordered_ ? done_.find(next_chunk_) : done_.begin();
@@ -427,12 +431,14 @@ class ImapResults {
   struct State;
 
  public:
-  using Feed = std::function<bool(std::vector<detail::PoolCore::Chunk>&)>;  // false: input exhausted
+  using Feed =
+      std::function<bool(std::vector<detail::PoolCore::Chunk>&)>;  // false: input exhausted
 
   ImapResults(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::PoolCore::Job> job,
-              std::shared_ptr<detail::ImapSink<R>> sink, Feed feed, std::size_t window)
-      : state_(std::make_shared<State>(
-            State{std::move(core), std::move(job), std::move(sink), std::move(feed), window})) {}
+              std::shared_ptr<detail::ImapSink<R>> sink, Feed feed, std::size_t window,
+              std::stop_token stop)
+      : state_(std::make_shared<State>(State{std::move(core), std::move(job), std::move(sink),
+                                             std::move(feed), window, std::move(stop)})) {}
 
   class iterator {
    public:
@@ -463,6 +469,7 @@ class ImapResults {
     std::shared_ptr<detail::ImapSink<R>> sink;
     Feed feed;
     std::size_t window;
+    std::stop_token stop;
     bool input_done = false;
     bool finished = false;
     bool started = false;
@@ -492,12 +499,17 @@ class ImapResults {
         // Either the window is full (a chunk is running) or the input is
         // exhausted: a result, or the end, is coming.
         std::optional<typename detail::ImapSink<R>::Done> d;
-        core->wait(
-            [&] {
-              d = sink->next();
-              return d.has_value() || (input_done && core->unfinished(*job) == 0);
-            },
-            std::nullopt);
+        auto ready = [&] {
+          if (!d) d = sink->next();  // may be asked again: take only once
+          return d.has_value() || (input_done && core->unfinished(*job) == 0);
+        };
+        if (stop.stop_possible()) {
+          detail::until_stopped(stop, "Pool::imap", [&](auto slice) {
+            return core->wait(ready, std::chrono::steady_clock::now() + slice);
+          });
+        } else {
+          core->wait(ready, std::nullopt);
+        }
         if (!d) {
           finished = true;
           return;
@@ -531,15 +543,16 @@ class Pool {
   // ---- one call ----------------------------------------------------------
 
   template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>...>
-  auto apply_async(F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>... > auto apply_async(F&& fn, Args&&... args) {
     using R = detail::PoolCallResult<F, Args...>;
     return apply_async(Callbacks<R>{}, std::forward<F>(fn), std::forward<Args>(args)...);
   }
 
   template <class R, class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>...>
-  AsyncResult<R> apply_async(Callbacks<R> callbacks, F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>... >
+         AsyncResult<R> apply_async(Callbacks<R> callbacks, F&& fn, Args&&... args) {
     static_assert(detail::check_pool_callable<F, Args...>());
     using Fd = std::decay_t<F>;
     static_assert(std::is_same_v<R, detail::PoolCallResult<F, Args...>>,
@@ -556,8 +569,8 @@ class Pool {
   }
 
   template <class F, class... Args>
-  requires std::is_invocable_v<std::decay_t<F>&, std::decay_t<Args>...>
-  decltype(auto) apply(F&& fn, Args&&... args) {
+  requires std::is_invocable_v < std::decay_t<F>
+  &, std::decay_t<Args>... > decltype(auto) apply(F&& fn, Args&&... args) {
     auto r = apply_async(std::forward<F>(fn), std::forward<Args>(args)...);
     using R = detail::PoolCallResult<F, Args...>;
     if constexpr (std::is_void_v<R>) {
@@ -570,19 +583,20 @@ class Pool {
   // ---- map: fn(item) for every item, results in input order ---------------
 
   template <class F, std::ranges::input_range Range>
-  auto map_async(F&& fn, Range&& items, MapOptions options = {},
-                 Callbacks<std::vector<detail::PoolCallResult<F, detail::PoolItem<Range>>>>
-                     callbacks = {}) {
+  auto map_async(
+      F&& fn, Range&& items, MapOptions options = {},
+      Callbacks<std::vector<detail::PoolCallResult<F, detail::PoolItem<Range>>>> callbacks = {}) {
     using Item = detail::PoolItem<Range>;
-    return map_job<F, Item>(std::forward<F>(fn), std::forward<Range>(items), std::move(options),
-                            std::move(callbacks),
-                            [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
+    return map_job<F, Item>(
+        std::forward<F>(fn), std::forward<Range>(items), std::move(options), std::move(callbacks),
+        [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
   }
 
   template <class F, std::ranges::input_range Range>
   auto map(F&& fn, Range&& items, MapOptions options = {}) {
+    std::stop_token stop = options.stop;
     auto r = map_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
-    r.get();
+    r.get(stop);
     return take(r);
   }
 
@@ -595,11 +609,14 @@ class Pool {
     using Fd = std::decay_t<F>;
     using R = detail::PoolCallResult<F, Item>;
     static_assert(detail::check_pool_callable<Fd, Item>());
-    static_assert(!std::is_void_v<R>, "multiproc: map_outcomes needs a function that returns a value");
+    static_assert(!std::is_void_v<R>,
+                  "multiproc: map_outcomes needs a function that returns a value");
     if (options.chunksize == 0) options.chunksize = 1;
+    std::stop_token stop = options.stop;
     auto encode = [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); };
-    auto r = submit_outcomes<detail::OutcomeSink<R>, Fd, Item>(fn, items, std::move(options), encode);
-    r.get();
+    auto r =
+        submit_outcomes<detail::OutcomeSink<R>, Fd, Item>(fn, items, std::move(options), encode);
+    r.get(stop);
     return take(r);
   }
 
@@ -615,8 +632,9 @@ class Pool {
 
   template <class F, std::ranges::input_range Range>
   auto starmap(F&& fn, Range&& items, MapOptions options = {}) {
+    std::stop_token stop = options.stop;
     auto r = starmap_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
-    r.get();
+    r.get(stop);
     return take(r);
   }
 
@@ -682,7 +700,7 @@ class Pool {
     using R = detail::PoolCallResult<F, Item>;
     static_assert(!std::is_void_v<R>, "multiproc: map needs a function that returns a value");
     return map_like<R, std::decay_t<F>, Item>(fn, items, std::move(options), std::move(callbacks),
-                                             encode);
+                                              encode);
   }
 
   struct EncodedItems {
@@ -753,8 +771,8 @@ class Pool {
                                             Callbacks<std::vector<R>> callbacks, Encode encode) {
     std::uint32_t id = function_id<Fd, Args...>(fn);
     EncodedItems e = encode_items(items, options, encode);
-    auto sink = std::make_shared<detail::MapSink<R>>(core(), std::move(e.offsets), e.total,
-                                                     std::move(options.progress), std::move(callbacks));
+    auto sink = std::make_shared<detail::MapSink<R>>(
+        core(), std::move(e.offsets), e.total, std::move(options.progress), std::move(callbacks));
     return submit<std::vector<R>>(id, std::move(sink), std::move(e.chunks));
   }
 
@@ -762,8 +780,8 @@ class Pool {
   auto submit_outcomes(const Fd& fn, Range& items, MapOptions options, Encode encode) {
     std::uint32_t id = function_id<Fd, Item>(fn);
     EncodedItems e = encode_items(items, options, encode);
-    auto sink = std::make_shared<Sink>(core(), std::move(e.offsets), e.total,
-                                       std::move(options.progress));
+    auto sink =
+        std::make_shared<Sink>(core(), std::move(e.offsets), e.total, std::move(options.progress));
     using T = typename std::decay_t<decltype(*sink->slot)>::Value;
     return submit<T>(id, std::move(sink), std::move(e.chunks));
   }
@@ -808,9 +826,8 @@ class Pool {
     auto counted = std::make_shared<std::size_t>(0);
     auto feed = [view, it, counted, chunksize, sink,
                  batch = processes()](std::vector<detail::PoolCore::Chunk>& out) {
-      detail::ChunkBuilder builder(chunksize, [](detail::WireWriter& w, const Item& item) {
-        detail::put_item(w, item);
-      });
+      detail::ChunkBuilder builder(
+          chunksize, [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
       for (std::size_t n = 0; n < chunksize * batch && *it != std::ranges::end(*view); ++n) {
         builder.add(**it);
         ++*it;
@@ -822,7 +839,8 @@ class Pool {
       if (!more) sink->total = *counted;
       return more;
     };
-    return ImapResults<R>(core_, std::move(job), sink, std::move(feed), 4 * processes());
+    return ImapResults<R>(core_, std::move(job), sink, std::move(feed), 4 * processes(),
+                          std::move(options.stop));
   }
 
   std::shared_ptr<detail::PoolCore> core_;

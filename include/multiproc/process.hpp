@@ -60,6 +60,7 @@
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
 #include "multiproc/start_method.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -80,6 +81,7 @@ struct SendPlan {
   std::string message;
   std::vector<int> descriptors;
   int death_signal = 0;
+  bool ignore_sigint = false;
 };
 }  // namespace detail
 
@@ -99,6 +101,10 @@ struct ProcessOptions {
   // the main one, so that the death signal does not fire when the calling
   // thread exits.
   bool allow_fork_with_threads = false;
+  // The child ignores SIGINT from its first instruction on (pool workers
+  // do): Ctrl-C, which reaches the whole foreground process group, is then
+  // left to the parent to act on (docs/signals.md).
+  bool ignore_sigint = false;
   // Descriptors the child keeps open besides 0, 1, 2 (which are never closed).
   // fork only: spawn and forkserver children receive descriptors as shared
   // objects passed as arguments (a Connection, say).
@@ -137,6 +143,11 @@ class Process {
   void join();
   // Waits at most `timeout`; true if the child ended (and was reaped).
   bool join(std::chrono::nanoseconds timeout);
+  // Waits until the child ends; Interrupted when `stop` is requested first
+  // (the child goes on).
+  void join(std::stop_token stop) {
+    detail::until_stopped(stop, "Process::join", [this](auto slice) { return join(slice); });
+  }
 
   // Whether the child was started and has not ended (reaps it if it has).
   bool is_alive();

@@ -42,6 +42,7 @@
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -80,6 +81,15 @@ class Queue {
 
   // Blocks until an item arrives.
   T get() { return *get_until(std::nullopt); }
+  // Waits for an item; Interrupted when `stop` is requested first.
+  T get(std::stop_token stop) {
+    return *detail::until_stopped(stop, "Queue::get", [this](auto slice) { return get(slice); });
+  }
+  // Waits for room; Interrupted when `stop` is requested first (the item was
+  // not put).
+  void put(const T& item, std::stop_token stop) {
+    detail::until_stopped(stop, "Queue::put", [&](auto slice) { return put(item, slice); });
+  }
   // nullopt if the queue stayed empty for `timeout`.
   std::optional<T> get(std::chrono::nanoseconds timeout) {
     return get_until(Clock::now() + timeout);
@@ -186,6 +196,9 @@ class JoinableQueue : public Queue<T> {
   // False if items were still unfinished after `timeout`.
   bool join(std::chrono::nanoseconds timeout) {
     return this->core().join(std::chrono::steady_clock::now() + timeout);
+  }
+  void join(std::stop_token stop) {
+    detail::until_stopped(stop, "JoinableQueue::join", [this](auto slice) { return join(slice); });
   }
 };
 

@@ -42,6 +42,7 @@
 
 #include "multiproc/detail/shared_handle.hpp"
 #include "multiproc/detail/wire_fwd.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -54,6 +55,10 @@ class Semaphore {
   void acquire();
   // As acquire(), giving up after `timeout` (CLOCK_MONOTONIC): false then.
   bool acquire(std::chrono::nanoseconds timeout);
+  // Waits for a unit; Interrupted when `stop` is requested first.
+  void acquire(std::stop_token stop) {
+    detail::until_stopped(stop, "acquire", [this](auto slice) { return acquire(slice); });
+  }
   // Takes one unit if there is one now.
   bool try_acquire();
   // Gives back one unit and wakes one waiter. Async-signal-safe. Throws
@@ -86,6 +91,10 @@ class BoundedSemaphore {
 
   void acquire();
   bool acquire(std::chrono::nanoseconds timeout);
+  // Waits for a unit; Interrupted when `stop` is requested first.
+  void acquire(std::stop_token stop) {
+    detail::until_stopped(stop, "acquire", [this](auto slice) { return acquire(slice); });
+  }
   bool try_acquire();
   // Async-signal-safe, except the UsageError of an over-release, which is not.
   void release();

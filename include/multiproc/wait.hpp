@@ -24,6 +24,7 @@
 #include "multiproc/connection.hpp"
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
+#include "multiproc/stop.hpp"
 
 namespace multiproc {
 
@@ -54,6 +55,21 @@ inline std::vector<std::size_t> wait(
     std::initializer_list<WaitObject> objects,
     std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
   return wait(std::span<const WaitObject>(objects.begin(), objects.size()), timeout);
+}
+
+// Waits until at least one object is ready; Interrupted when `stop` is
+// requested first.
+inline std::vector<std::size_t> wait(std::span<const WaitObject> objects, std::stop_token stop) {
+  std::vector<std::size_t> ready;
+  detail::until_stopped(stop, "wait", [&](auto slice) {
+    ready = wait(objects, std::optional<std::chrono::nanoseconds>(slice));
+    return !ready.empty();
+  });
+  return ready;
+}
+inline std::vector<std::size_t> wait(std::initializer_list<WaitObject> objects,
+                                     std::stop_token stop) {
+  return wait(std::span<const WaitObject>(objects.begin(), objects.size()), std::move(stop));
 }
 
 }  // namespace multiproc

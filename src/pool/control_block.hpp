@@ -13,8 +13,8 @@ struct ControlBlock {
   // Tasks taken so far; each is followed by exactly one result message, so
   // started - results received = tasks that ran (or began) without a result.
   alignas(64) std::atomic<std::uint64_t> started{0};
-  std::atomic<std::uint64_t> current_task{0};      // 0: none running
-  std::atomic<std::int64_t> current_since_ns{0};   // CLOCK_MONOTONIC
+  std::atomic<std::uint64_t> current_task{0};     // 0: none running
+  std::atomic<std::int64_t> current_since_ns{0};  // CLOCK_MONOTONIC
 
   // Written by the parent: tasks dispatched to this worker and then
   // cancelled; the worker skips them (a ring: the latest kCancelSlots).

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <csignal>
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <map>
@@ -76,8 +76,7 @@ enum class KillReason { none, timeout, cancel, memory, protocol, terminate };
 
 struct WorkerSlot {
   explicit WorkerSlot(pool::WorkerChannels c)
-      : channels(std::move(c)),
-        control(new (channels.control.buf().data()) ControlBlock) {}
+      : channels(std::move(c)), control(new (channels.control.buf().data()) ControlBlock) {}
 
   std::unique_ptr<Process> process;
   pid_t pid = 0;
@@ -157,8 +156,10 @@ struct PoolCore::Impl {
     ProcessOptions options;
     options.name = config.name + "-" + std::to_string(next_worker_number++);
     options.daemon = true;
+    options.ignore_sigint = true;  // Ctrl-C is the parent's to act on
     bool direct_fork = method == StartMethod::fork && initial;
-    options.start_method = method == StartMethod::fork && !initial ? StartMethod::forkserver : method;
+    options.start_method =
+        method == StartMethod::fork && !initial ? StartMethod::forkserver : method;
     w->process = std::make_unique<Process>(
         std::move(options),
         std::make_unique<pool::WorkerTarget>(w->channels, limits, config.initializer));
@@ -239,8 +240,7 @@ struct PoolCore::Impl {
     double x = static_cast<double>(ns);
     average_task_ns = average_task_ns == 0 ? x : average_task_ns + (x - average_task_ns) / 8;
     double n = kInflightBudgetNs / std::max(average_task_ns, 1.0);
-    inflight_limit =
-        std::clamp(static_cast<std::size_t>(n), kMinInflight, kMaxInflight);
+    inflight_limit = std::clamp(static_cast<std::size_t>(n), kMinInflight, kMaxInflight);
   }
 
   void handle_message(WorkerSlot& w, std::span<const std::byte> bytes) {
@@ -427,7 +427,8 @@ struct PoolCore::Impl {
     std::uint64_t lost = started > w.results_seen ? started - w.results_seen : 0;
     // Tasks it began without posting a result fail; the others go back to
     // the front of the queue, in order, to run elsewhere.
-    std::size_t failing = static_cast<std::size_t>(std::min<std::uint64_t>(lost, w.inflight.size()));
+    std::size_t failing =
+        static_cast<std::size_t>(std::min<std::uint64_t>(lost, w.inflight.size()));
     for (std::size_t i = 0; i < failing; ++i) end_task(w.inflight[i], lost_error(w, status));
     bool requeue = state != State::terminating && !broken;
     for (std::size_t i = w.inflight.size(); i > failing; --i) {
@@ -503,7 +504,8 @@ struct PoolCore::Impl {
       if (task == 0) {
         // Dispatched but not started yet: nothing tells the manager when it
         // starts, so look again soon to arm its deadline.
-        if (watching && !w->inflight.empty()) ms = ms < 0 ? kStartPollMs : std::min(ms, kStartPollMs);
+        if (watching && !w->inflight.empty())
+          ms = ms < 0 ? kStartPollMs : std::min(ms, kStartPollMs);
         continue;
       }
       busy = true;
@@ -554,8 +556,7 @@ struct PoolCore::Impl {
   // No callback is waiting to run, except on this very thread: a waiter
   // returns only once the callbacks of what it waited for have run.
   bool callbacks_settled() const {
-    return posted.empty() &&
-           (!running_callbacks || callback_runner == std::this_thread::get_id());
+    return posted.empty() && (!running_callbacks || callback_runner == std::this_thread::get_id());
   }
 
   void manager_loop() {

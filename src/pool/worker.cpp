@@ -85,9 +85,7 @@ std::uint64_t peak_resident_bytes() {
 class Worker {
  public:
   Worker(WorkerChannels& c, const WorkerLimits& limits)
-      : c_(c),
-        limits_(limits),
-        control_(reinterpret_cast<ControlBlock*>(c.control.buf().data())) {}
+      : c_(c), limits_(limits), control_(reinterpret_cast<ControlBlock*>(c.control.buf().data())) {}
 
   int serve() {
     for (;;) {

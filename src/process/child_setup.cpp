@@ -79,6 +79,7 @@ void run_child(const ChildSetup& setup) noexcept {
   if (g_test_hook_before_death_signal != nullptr) g_test_hook_before_death_signal();
   if (setup.death_signal != 0) prctl(PR_SET_PDEATHSIG, setup.death_signal);
   reset_dispositions();
+  if (setup.ignore_sigint) signal(SIGINT, SIG_IGN);
   close_other_fds(setup.keep_fds, setup.keep_count);
   // The parent may have died before PR_SET_PDEATHSIG took effect; then the
   // signal was never sent, and only the changed parent PID tells.

@@ -19,9 +19,9 @@
 #include "process/registry.hpp"
 #include "process/run_target.hpp"
 #include "start/forkserver.hpp"
-#include "start/zygote_client.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
+#include "start/zygote_client.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
@@ -150,6 +150,7 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   detail::ChildSetup setup;
   setup.parent_pid = ::getpid();
   setup.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
+  setup.ignore_sigint = options_.ignore_sigint;
   setup.keep_fds = keep.data();
   setup.keep_count = keep.size();
   setup.identity = &identity;
@@ -189,12 +190,14 @@ detail::SendPlan Process::plan_send(StartMethod method) {
                                              static_cast<std::uint32_t>(task.fds().size()));
   plan.descriptors = task.fds();
   plan.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
+  plan.ignore_sigint = options_.ignore_sigint;
   return plan;
 }
 
 std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
   detail::SendPlan plan = plan_send(method);
-  detail::LaunchRequest request{&plan.message, plan.descriptors, plan.death_signal};
+  detail::LaunchRequest request{&plan.message, plan.descriptors, plan.death_signal,
+                                plan.ignore_sigint};
   detail::LaunchedChild launched;
   if (zygote_ != nullptr) {
     launched = zygote_->launch(request);
@@ -225,7 +228,7 @@ void detail::start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote
   for (Process* p : ps) plans.push_back(p->plan_send(StartMethod::forkserver));
   std::vector<LaunchRequest> requests;
   for (const SendPlan& plan : plans) {
-    requests.push_back({&plan.message, plan.descriptors, plan.death_signal});
+    requests.push_back({&plan.message, plan.descriptors, plan.death_signal, plan.ignore_sigint});
   }
   std::vector<LaunchedChild> launched = zygote.launch_many(requests);
   for (std::size_t i = 0; i < ps.size(); ++i) {

@@ -26,6 +26,7 @@ struct LaunchRequest {
   const std::string* message = nullptr;
   std::span<const int> descriptors;
   int death_signal = 0;
+  bool ignore_sigint = false;
 };
 
 }  // namespace multiproc::detail

@@ -132,15 +132,19 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
     posix_spawn_file_actions_adddup2(&o.actions, source.get(), target++);
   }
   posix_spawn_file_actions_addclosefrom_np(&o.actions, first_free);
-  sigset_t none, all;
-  sigemptyset(&none);
+  sigset_t start_mask, all;
+  sigemptyset(&start_mask);
+  // A child that must ignore SIGINT starts with it blocked, until init
+  // has ignored it: a Ctrl-C in between stays pending, then is dropped.
+  if (request.ignore_sigint) sigaddset(&start_mask, SIGINT);
   sigfillset(&all);
-  posix_spawnattr_setsigmask(&o.attributes, &none);
+  posix_spawnattr_setsigmask(&o.attributes, &start_mask);
   posix_spawnattr_setsigdefault(&o.attributes, &all);
   posix_spawnattr_setflags(&o.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   std::string variable = std::string(kSpawnEnv) + "=1," + std::to_string(::getpid()) + "," +
-                         std::to_string(request.death_signal) + "," + std::to_string(count);
+                         std::to_string(request.death_signal) + "," + std::to_string(count) + "," +
+                         (request.ignore_sigint ? "1" : "0");
   std::vector<char*> env = child_environment(variable);
   SpawnJob job{&o.actions, &o.attributes, argv, env.data()};
   pid_t pid = launch_from_long_lived_thread(run_spawn, &job);

@@ -1,7 +1,8 @@
 // The spawn start method, parent side: executes this program again
 // (/proc/self/exe, with the argv saved by init) through posix_spawn, which is
 // safe from any thread. The child finds, in its environment,
-//   MULTIPROC_SPAWN=<version>,<parent pid>,<death signal>,<descriptor count>
+//   MULTIPROC_SPAWN=<version>,<parent pid>,<death signal>,<descriptor count>,
+//                   <ignore SIGINT: 0 or 1>
 // its channel at descriptor 3 and its arguments' descriptors at 4, 5, ...;
 // init (init.cpp) reads the task from the channel and runs it.
 #pragma once

@@ -96,6 +96,7 @@ class Zygote {
     ChildSetup setup;
     setup.parent_pid = ::getppid();  // the child's parent: CLONE_PARENT
     setup.death_signal = request.death_signal;
+    setup.ignore_sigint = (request.flags & kForkIgnoreSigint) != 0;
     setup.keep_fds = keep.data();
     setup.keep_count = keep.size();
     setup.identity = &task.message.identity;

@@ -69,8 +69,9 @@ concept PoolValue = Serializable<std::decay_t<T>>;
 // A callable and argument types a pool can run: nameable in a worker, with
 // serializable arguments and a serializable (or void) result.
 template <class F, class... Args>
-concept PoolCallable = Nameable<std::decay_t<F>> && (PoolValue<Args> && ...) &&
-                       requires { typename PoolResult<std::decay_t<F>, std::decay_t<Args>...>; };
+concept PoolCallable = Nameable<std::decay_t<F>> &&(PoolValue<Args>&&...) && requires {
+  typename PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
+};
 
 template <class F, class... Args>
 constexpr bool check_pool_callable() {
