@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <multiproc/multiproc.hpp>
-#include <ranges>
 #include <string>
 #include <vector>
 
@@ -62,7 +61,7 @@ BENCHMARK(BM_PoolCreateTeardown)->UseRealTime()->Unit(benchmark::kMicrosecond);
 void map_tasks(benchmark::State& state, std::size_t chunksize) {
   mp::Pool pool;
   for (auto _ : state) {
-    auto v = pool.map(trivial, std::views::iota(0, kMapTasks), {.chunksize = chunksize});
+    auto v = pool.map(trivial, mp::range(0, kMapTasks), {.chunksize = chunksize});
     benchmark::DoNotOptimize(v.data());
   }
   state.SetItemsProcessed(state.iterations() * kMapTasks);
@@ -92,7 +91,7 @@ void BM_PoolImapUnordered_chunksize1(benchmark::State& state) {
   constexpr int n = 100'000;
   for (auto _ : state) {
     long sum = 0;
-    for (int y : pool.imap_unordered(trivial, std::views::iota(0, n), {.chunksize = 1})) sum += y;
+    for (int y : pool.imap_unordered(trivial, mp::range(0, n), {.chunksize = 1})) sum += y;
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(state.iterations() * n);
@@ -137,7 +136,7 @@ std::size_t private_bytes(pid_t pid) {
 
 void BM_PoolIdleWorkerUss(benchmark::State& state) {
   mp::Pool pool;
-  (void)pool.map(trivial, std::views::iota(0, 1000));  // warm: each worker ran tasks
+  (void)pool.map(trivial, mp::range(0, 1000));  // warm: each worker ran tasks
   double uss = 0;
   for (auto _ : state) {
     uss = 0;

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
-#include <ranges>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -157,8 +157,10 @@ int main(int argc, char** argv) {
   {
     mp::Pool pool;  // one worker per CPU
     auto started = std::chrono::steady_clock::now();
-    auto lengths = pool.map(collatz_length, std::views::iota(1, 200'001),
-                            {.chunksize = 2'000, .progress = draw_progress});
+    std::vector<long> starts(200'000);
+    std::iota(starts.begin(), starts.end(), 1L);
+    auto lengths =
+        pool.map(collatz_length, starts, {.chunksize = 2'000, .progress = draw_progress});
     double took =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();

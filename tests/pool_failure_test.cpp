@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "helpers/counting.hpp"
 #include "helpers/start_methods.hpp"
 #include "multiproc/multiproc.hpp"
 
@@ -74,7 +75,7 @@ int child_process_exit_code(int code) {
 
 int pool_inside_worker(int n) {
   mp::Pool inner({.processes = 2, .start_method = mp::StartMethod::fork});
-  auto v = inner.map(square, std::views::iota(0, n));
+  auto v = inner.map(square, mp::range(0, n));
   int sum = 0;
   for (int x : v) sum += x;
   return sum;
@@ -190,7 +191,7 @@ TEST_P(PoolFailures, IdleWorkerKilledIsReplaced) {
   mp::Pool pool(options());
   auto before = pool.worker_pids();
   ASSERT_EQ(::kill(before[0], SIGKILL), 0);
-  auto v = pool.map(square, std::views::iota(0, 100), {.chunksize = 1});
+  auto v = pool.map(square, mp::range(0, 100), {.chunksize = 1});
   EXPECT_EQ(v[99], 99 * 99);
   auto after = pool.worker_pids();
   EXPECT_EQ(after.size(), 2u);
@@ -250,7 +251,7 @@ TEST_P(PoolFailures, MaxTasksPerChildRecyclesThroughManyTasks) {
   mp::Pool pool(o);
   // spawn starts each worker from scratch (~2 ms): fewer tasks keep it short.
   int n = GetParam() == mp::StartMethod::spawn ? 1000 : 10'000;
-  auto pids = pool.map(return_pid, std::views::iota(0, n), {.chunksize = 1});
+  auto pids = pool.map(return_pid, mp::range(0, n), {.chunksize = 1});
   std::sort(pids.begin(), pids.end());
   auto distinct = std::unique(pids.begin(), pids.end()) - pids.begin();
   EXPECT_GE(distinct, n / 2);  // at most two tasks per worker
@@ -301,7 +302,7 @@ TEST_P(PoolFailures, EndlessImapKeepsMemoryFlat) {
   mp::Pool pool(options());
   std::size_t seen = 0;
   std::uint64_t at_start = 0;
-  for (int y : pool.imap_unordered(square, std::views::iota(0))) {
+  for (int y : pool.imap_unordered(square, mp::range_from(0))) {
     (void)y;
     if (++seen == 20'000) at_start = resident_bytes();
     if (seen == 200'000) break;

@@ -19,10 +19,11 @@ namespace {
 // Requests a stop from another thread shortly after the call began waiting.
 class StopSoon {
  public:
-  StopSoon() : thread_([this] {
-    std::this_thread::sleep_for(30ms);  // only lets the call reach its wait
-    source_.request_stop();
-  }) {}
+  StopSoon()
+      : thread_([this] {
+          std::this_thread::sleep_for(30ms);  // only lets the call reach its wait
+          source_.request_stop();
+        }) {}
   ~StopSoon() { thread_.join(); }
   std::stop_token token() const { return source_.get_token(); }
 

@@ -68,7 +68,7 @@ class AsyncResult {
 
   // Waits until ready; Interrupted when `stop` is requested first.
   void wait(std::stop_token stop) const {
-    detail::until_stopped(stop, "AsyncResult::wait", [this](auto slice) { return wait(slice); });
+    detail::until_stopped(stop, "AsyncResult::wait", [&](auto slice) { return wait(slice); });
   }
   // As get(); Interrupted when `stop` is requested first (the task goes on).
   decltype(auto) get(std::stop_token stop) const {

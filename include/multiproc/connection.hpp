@@ -141,7 +141,7 @@ class Connection {
   detail::Frame recv_frame(const std::chrono::steady_clock::time_point* deadline);
   void require(bool ok, const char* operation) const;
   void wait_readable(const std::stop_token& stop, const char* operation) {
-    detail::until_stopped(stop, operation, [this](auto slice) { return poll(slice); });
+    detail::until_stopped(stop, operation, [&](auto slice) { return poll(slice); });
   }
   Bytes take_payload(const detail::Frame& frame);
 

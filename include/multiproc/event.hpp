@@ -70,7 +70,7 @@ class Event {
   bool wait(std::chrono::nanoseconds timeout) const;
   // Waits until set; Interrupted when `stop` is requested first.
   void wait(std::stop_token stop) const {
-    detail::until_stopped(stop, "Event::wait", [this](auto slice) { return wait(slice); });
+    detail::until_stopped(stop, "Event::wait", [&](auto slice) { return wait(slice); });
   }
 
   // The event's memfd, for passing to another process; from_fd rebuilds a

@@ -21,6 +21,7 @@
 #include "multiproc/pool.hpp"
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
+#include "multiproc/range.hpp"
 #include "multiproc/semaphore.hpp"
 #include "multiproc/serialization.hpp"
 #include "multiproc/shared_memory.hpp"

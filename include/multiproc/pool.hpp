@@ -3,10 +3,10 @@
 //   int square(int x) { return x * x; }
 //
 //   mp::Pool pool({.processes = 4, .task_timeout = 30s});
-//   std::vector<int> v = pool.map(square, std::views::iota(0, 1000));
+//   std::vector<int> v = pool.map(square, mp::range(0, 1000));   // any input range
 //   mp::AsyncResult<int> r = pool.apply_async(square, 12);
 //   int x = r.get(1s);                                   // rethrows the task's error
-//   for (int y : pool.imap_unordered(square, std::views::iota(0))) { ... }  // lazy, bounded
+//   for (int y : pool.imap_unordered(square, mp::range_from(0))) { ... }  // lazy, bounded
 //   pool.close();
 //   pool.join();
 //

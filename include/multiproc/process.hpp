@@ -146,7 +146,7 @@ class Process {
   // Waits until the child ends; Interrupted when `stop` is requested first
   // (the child goes on).
   void join(std::stop_token stop) {
-    detail::until_stopped(stop, "Process::join", [this](auto slice) { return join(slice); });
+    detail::until_stopped(stop, "Process::join", [&](auto slice) { return join(slice); });
   }
 
   // Whether the child was started and has not ended (reaps it if it has).

@@ -83,7 +83,7 @@ class Queue {
   T get() { return *get_until(std::nullopt); }
   // Waits for an item; Interrupted when `stop` is requested first.
   T get(std::stop_token stop) {
-    return *detail::until_stopped(stop, "Queue::get", [this](auto slice) { return get(slice); });
+    return *detail::until_stopped(stop, "Queue::get", [&](auto slice) { return get(slice); });
   }
   // Waits for room; Interrupted when `stop` is requested first (the item was
   // not put).
@@ -198,7 +198,7 @@ class JoinableQueue : public Queue<T> {
     return this->core().join(std::chrono::steady_clock::now() + timeout);
   }
   void join(std::stop_token stop) {
-    detail::until_stopped(stop, "JoinableQueue::join", [this](auto slice) { return join(slice); });
+    detail::until_stopped(stop, "JoinableQueue::join", [&](auto slice) { return join(slice); });
   }
 };
 

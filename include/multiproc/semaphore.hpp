@@ -57,7 +57,7 @@ class Semaphore {
   bool acquire(std::chrono::nanoseconds timeout);
   // Waits for a unit; Interrupted when `stop` is requested first.
   void acquire(std::stop_token stop) {
-    detail::until_stopped(stop, "acquire", [this](auto slice) { return acquire(slice); });
+    detail::until_stopped(stop, "acquire", [&](auto slice) { return acquire(slice); });
   }
   // Takes one unit if there is one now.
   bool try_acquire();
@@ -93,7 +93,7 @@ class BoundedSemaphore {
   bool acquire(std::chrono::nanoseconds timeout);
   // Waits for a unit; Interrupted when `stop` is requested first.
   void acquire(std::stop_token stop) {
-    detail::until_stopped(stop, "acquire", [this](auto slice) { return acquire(slice); });
+    detail::until_stopped(stop, "acquire", [&](auto slice) { return acquire(slice); });
   }
   bool try_acquire();
   // Async-signal-safe, except the UsageError of an over-release, which is not.
