@@ -249,4 +249,13 @@ class LockChoice {
 };
 
 }  // namespace detail
+namespace detail {
+
+// Value and Array cross with their optional RLock: the object's descriptor,
+// then whether a lock follows, then the lock.
+void export_with_lock(WireWriter& w, int fd, const std::optional<RLock>& lock);
+std::optional<RLock> import_lock(WireReader& r);
+
+}  // namespace detail
+
 }  // namespace multiproc

@@ -385,6 +385,43 @@ class ImapSink final : public ChunkSink {
   std::size_t next_chunk_ = 0;
 };
 
+// imap's input: the range (or a pointer to it) and where reading it stopped.
+template <class Stored>
+class ImapInput {
+  using RangeType = std::remove_pointer_t<Stored>;
+  using Iterator = decltype(std::begin(std::declval<RangeType&>()));
+
+ public:
+  template <class R>
+  explicit ImapInput(R&& range) : stored_(store(std::forward<R>(range))), it_(std::begin(get())) {}
+  bool done() { return !(it_ != std::end(get())); }
+  auto take() {
+    auto item = *it_;
+    ++it_;
+    return item;
+  }
+
+ private:
+  template <class R>
+  static Stored store(R&& range) {
+    if constexpr (std::is_pointer_v<Stored>) {
+      return &range;
+    } else {
+      return Stored(std::forward<R>(range));
+    }
+  }
+  RangeType& get() {
+    if constexpr (std::is_pointer_v<Stored>) {
+      return *stored_;
+    } else {
+      return stored_;
+    }
+  }
+
+  Stored stored_;
+  Iterator it_;
+};
+
 // Encodes items of a range into chunks of `chunksize`.
 template <class Encode>
 class ChunkBuilder {
@@ -817,25 +854,25 @@ class Pool {
     auto sink = std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
     auto job = core().open_job(id, sink);
     std::size_t chunksize = options.chunksize != 0 ? options.chunksize : 1;
-    // The input, owned (or viewed) by the feeder; advanced only as results are
-    // consumed.
-    auto view = std::make_shared<decltype(std::views::all(std::forward<Range>(items)))>(
-        std::views::all(std::forward<Range>(items)));
-    auto it = std::make_shared<std::ranges::iterator_t<std::remove_reference_t<decltype(*view)>>>(
-        std::ranges::begin(*view));
+    // The input: a range passed as an lvalue is read where it is (keep it
+    // alive while iterating, as with a view), an rvalue is moved in. Read
+    // only as results are consumed. (Plain begin/end, not std::views::all:
+    // clang 14 cannot compile libstdc++ 12's views.)
+    using Stored = std::conditional_t<std::is_lvalue_reference_v<Range>,
+                                      std::remove_reference_t<Range>*, std::remove_cvref_t<Range>>;
+    auto input = std::make_shared<detail::ImapInput<Stored>>(std::forward<Range>(items));
     auto counted = std::make_shared<std::size_t>(0);
-    auto feed = [view, it, counted, chunksize, sink,
+    auto feed = [input, counted, chunksize, sink,
                  batch = processes()](std::vector<detail::PoolCore::Chunk>& out) {
       detail::ChunkBuilder builder(
           chunksize, [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
-      for (std::size_t n = 0; n < chunksize * batch && *it != std::ranges::end(*view); ++n) {
-        builder.add(**it);
-        ++*it;
+      for (std::size_t n = 0; n < chunksize * batch && !input->done(); ++n) {
+        builder.add(input->take());
         ++*counted;
       }
       builder.flush();
       out = std::move(builder.chunks);
-      bool more = *it != std::ranges::end(*view);
+      bool more = !input->done();
       if (!more) sink->total = *counted;
       return more;
     };

@@ -116,18 +116,10 @@ class Value {
     if (lock_) lock_->multiproc_descriptors(out);
   }
   // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
-  void multiproc_export(detail::WireWriter& w) const {
-    w.fd(fd());
-    w.u32(lock_ ? 1 : 0);
-    if (lock_) lock_->multiproc_export(w);
-  }
+  void multiproc_export(detail::WireWriter& w) const { detail::export_with_lock(w, fd(), lock_); }
   static Value multiproc_import(detail::WireReader& r) {
     int fd = r.fd();
-    std::uint32_t has_lock = r.u32();
-    if (has_lock > 1) throw DecodeError("multiproc: corrupt Value in a task message");
-    std::optional<RLock> lock;
-    if (has_lock == 1) lock = RLock::multiproc_import(r);
-    return from_fd(fd, std::move(lock));
+    return from_fd(fd, detail::import_lock(r));
   }
 
  private:

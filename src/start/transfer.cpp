@@ -108,4 +108,17 @@ Connection Connection::multiproc_import(detail::WireReader& r) {
   }
 }
 
+void detail::export_with_lock(WireWriter& w, int fd, const std::optional<RLock>& lock) {
+  w.fd(fd);
+  w.u32(lock ? 1 : 0);
+  if (lock) lock->multiproc_export(w);
+}
+
+std::optional<RLock> detail::import_lock(WireReader& r) {
+  std::uint32_t has_lock = r.u32();
+  if (has_lock > 1) throw DecodeError("multiproc: corrupt lock flag in a task message");
+  if (has_lock == 0) return std::nullopt;
+  return RLock::multiproc_import(r);
+}
+
 }  // namespace multiproc
