@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <multiproc/multiproc.hpp>
 #include <string>
@@ -23,9 +24,9 @@ int trivial(int x) {
 // A fixed amount of CPU work (not a wall-clock wait, which would "scale"
 // even on one CPU): `rounds` rounds of an LCG.
 long spin_work(long rounds) {
-  long x = rounds;
-  for (long i = 0; i < rounds; ++i) x = x * 6364136223846793005L + 1442695040888963407L;
-  return x;
+  std::uint64_t x = static_cast<std::uint64_t>(rounds);  // unsigned: wraps by definition
+  for (long i = 0; i < rounds; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  return static_cast<long>(x >> 1);
 }
 
 // Rounds that take about 20 ms here, measured once.
