@@ -21,6 +21,7 @@
 #include "helpers/counting.hpp"
 #include "helpers/start_methods.hpp"
 #include "multiproc/multiproc.hpp"
+#include "start/forkserver.hpp"
 
 namespace mp = multiproc;
 using namespace std::chrono_literals;
@@ -287,6 +288,23 @@ TEST_P(PoolAcrossMethods, WorkersIgnoreTheTerminalsSigint) {
   for (pid_t pid : before) ASSERT_EQ(::kill(pid, SIGINT), 0);
   EXPECT_EQ(pool.map(square, std::vector<int>{1, 2, 3}), (std::vector<int>{1, 4, 9}));
   EXPECT_EQ(pool.worker_pids(), before);  // nobody died
+}
+
+TEST(Pool, ForkPoolReplacesWorkersFromItsOwnZygoteWithoutAForkserver) {
+  // The test binaries run a forkserver (which fork pools use for
+  // replacements when there is one): without it, the pool forks a zygote.
+  mp::detail::stop_forkserver();
+  {
+    mp::Pool pool({.processes = 2, .start_method = mp::StartMethod::fork});
+    auto before = pool.worker_pids();
+    ASSERT_EQ(::kill(before[0], SIGKILL), 0);
+    EXPECT_EQ(pool.map(square, mp::range(0, 50), {.chunksize = 1})[7], 49);
+    auto after = pool.worker_pids();
+    EXPECT_EQ(after.size(), 2u);
+    EXPECT_EQ(std::find(after.begin(), after.end(), before[0]), after.end());
+    EXPECT_FALSE(mp::detail::forkserver_pid().has_value());  // not restarted by the pool
+  }
+  mp::detail::start_forkserver(nullptr);
 }
 
 TEST(Pool, DefaultProcessesIsTheCpusThisProcessMayUse) {

@@ -28,6 +28,7 @@
 #include "pool/control_block.hpp"
 #include "pool/messages.hpp"
 #include "pool/worker.hpp"
+#include "start/forkserver.hpp"
 #include "start/zygote_client.hpp"
 #include "sys/spin.hpp"
 #include "sys/unique_fd.hpp"
@@ -651,9 +652,11 @@ PoolCore::PoolCore(PoolConfig config) : impl_(std::make_unique<Impl>()) {
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) throw SystemError("eventfd", errno);
   p.wake_fd = sys::UniqueFd(efd);
-  if (p.method == StartMethod::fork) {
+  if (p.method == StartMethod::fork && !forkserver_pid()) {
     // The first workers are forked now, while the process has one thread, and
-    // so is the pool's zygote, which forks every replacement later.
+    // so is the pool's zygote, which forks every replacement later. When the
+    // program runs a forkserver, replacements come from it instead (see
+    // docs/pool.md: it saves a fork and an exit per pool).
     p.zygote = std::make_unique<ZygoteClient>("Pool (fork)", false);
     p.zygote->set_start_hint(
         "create the Pool before starting threads, or use the forkserver or spawn start method");
