@@ -13,13 +13,23 @@ std::int64_t monotonic_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-std::string encode_result_ok(std::uint64_t task, std::uint64_t duration_ns,
-                             std::span<const std::byte> results) {
+namespace {
+
+// Every result message starts the same way.
+WireWriter result_header(std::uint64_t task, Status status, std::uint64_t duration_ns) {
   WireWriter w;
   w.u32(static_cast<std::uint32_t>(Kind::result));
   w.u64(task);
-  w.u32(static_cast<std::uint32_t>(Status::ok));
+  w.u32(static_cast<std::uint32_t>(status));
   w.u64(duration_ns);
+  return w;
+}
+
+}  // namespace
+
+std::string encode_result_ok(std::uint64_t task, std::uint64_t duration_ns,
+                             std::span<const std::byte> results) {
+  WireWriter w = result_header(task, Status::ok, duration_ns);
   w.bytes(results);
   return std::move(w.data());
 }
@@ -27,11 +37,7 @@ std::string encode_result_ok(std::uint64_t task, std::uint64_t duration_ns,
 std::string encode_result_error(std::uint64_t task, std::uint64_t duration_ns,
                                 std::string_view type, std::string_view message,
                                 std::uint32_t item) {
-  WireWriter w;
-  w.u32(static_cast<std::uint32_t>(Kind::result));
-  w.u64(task);
-  w.u32(static_cast<std::uint32_t>(Status::error));
-  w.u64(duration_ns);
+  WireWriter w = result_header(task, Status::error, duration_ns);
   w.str(type);
   w.str(message);
   w.u32(item);
@@ -39,12 +45,7 @@ std::string encode_result_error(std::uint64_t task, std::uint64_t duration_ns,
 }
 
 std::string encode_result_skipped(std::uint64_t task) {
-  WireWriter w;
-  w.u32(static_cast<std::uint32_t>(Kind::result));
-  w.u64(task);
-  w.u32(static_cast<std::uint32_t>(Status::skipped));
-  w.u64(0);
-  return std::move(w.data());
+  return std::move(result_header(task, Status::skipped, 0).data());
 }
 
 std::string encode_text(Kind kind, std::string_view a, std::string_view b) {
