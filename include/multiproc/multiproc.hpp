@@ -25,6 +25,7 @@
 #include "multiproc/semaphore.hpp"
 #include "multiproc/serialization.hpp"
 #include "multiproc/shared_memory.hpp"
+#include "multiproc/signals.hpp"
 #include "multiproc/start_method.hpp"
 #include "multiproc/value.hpp"
 #include "multiproc/wait.hpp"

@@ -13,6 +13,8 @@
 #include "process/exception_report.hpp"
 #include "process/fork_launcher.hpp"
 #include "process/registry.hpp"
+#include "signals/bridge_state.hpp"
+#include "signals/kill_list.hpp"
 #include "start/forkserver.hpp"
 
 namespace multiproc::detail {
@@ -92,6 +94,8 @@ void run_child(const ChildSetup& setup) noexcept {
   forget_launcher_after_fork();
   forget_report_slab_after_fork();
   forget_forkserver_after_fork();
+  forget_kill_list_after_fork();
+  forget_signal_bridge_after_fork();
 
   sigset_t none;
   sigemptyset(&none);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "multiproc/error.hpp"
+#include "signals/kill_list.hpp"
 #include "start/task_message.hpp"
 
 namespace multiproc::detail {
@@ -23,12 +24,15 @@ ChildState::~ChildState() {
   if (::getpid() != owner_) {
     (void)pidfd_.release();
     (void)channel_.release();
+    return;
   }
+  kill_list_remove_pidfd(pidfd_.get());
 }
 
 void ChildState::attach(pid_t pid, sys::UniqueFd pidfd) noexcept {
   pid_ = pid;
   pidfd_ = std::move(pidfd);
+  kill_list_add_pidfd(pidfd_.get());
 }
 
 std::optional<ExceptionInfo> ChildState::read_exception() {
@@ -140,6 +144,8 @@ void ChildState::stop(std::chrono::nanoseconds grace) {
 namespace multiproc::detail {
 void ChildState::close_pidfd() noexcept {
   std::lock_guard lock(mu_);
-  if (status_) pidfd_.reset();
+  if (!status_) return;
+  kill_list_remove_pidfd(pidfd_.get());
+  pidfd_.reset();
 }
 }  // namespace multiproc::detail

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "multiproc/error.hpp"
+#include "signals/bridge_state.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -112,6 +113,7 @@ pid_t fork_child(const ChildSetup& setup, bool allow_threads) {
     // The launcher thread does not count: it waits on a condition variable
     // (no lock held) and the child forgets it. Any other thread does.
     if (g_launcher.load() != nullptr) --threads;
+    threads -= quiet_bridge_threads();
     if (threads > 1) throw ForkUnsafeError(threads);
   }
   // Unwritten stdio buffers would otherwise be written by both processes.
