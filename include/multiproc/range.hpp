@@ -1,6 +1,7 @@
 // multiproc/range.hpp — Python's range() for the Pool's inputs.
 //
 //   pool.map(square, mp::range(0, 1000));          // 0, 1, ..., 999 (sized)
+//   pool.map(square, mp::range(10));               // 0, 1, ..., 9
 //   for (int y : pool.imap(square, mp::range_from(0))) { ... }   // endless
 //
 // std::views::iota does the same with g++, but clang 14 cannot compile
@@ -60,6 +61,11 @@ class RangeFrom {
 template <std::integral T>
 Range<T> range(T first, T last) {
   return Range<T>(first, last);
+}
+// range(n): 0, 1, ..., n-1, as Python's range(n).
+template <std::integral T>
+Range<T> range(T count) {
+  return Range<T>(T{0}, count);
 }
 template <std::integral T>
 RangeFrom<T> range_from(T first) {

@@ -106,14 +106,19 @@ void forget_launcher_after_fork() noexcept {
   new (&g_launcher_mu) std::mutex;  // another thread may have held it at the fork
 }
 
+int threads_unsafe_for_fork() {
+  int threads = sys::thread_count();
+  if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
+  // The launcher thread and the signal bridge's do not count: each waits
+  // holding no lock (a condition variable, a pipe) and the child forgets it.
+  // Any other thread does.
+  if (g_launcher.load() != nullptr) --threads;
+  return threads - quiet_bridge_threads();
+}
+
 pid_t fork_child(const ChildSetup& setup, bool allow_threads) {
   if (!allow_threads) {
-    int threads = sys::thread_count();
-    if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
-    // The launcher thread does not count: it waits on a condition variable
-    // (no lock held) and the child forgets it. Any other thread does.
-    if (g_launcher.load() != nullptr) --threads;
-    threads -= quiet_bridge_threads();
+    int threads = threads_unsafe_for_fork();
     if (threads > 1) throw ForkUnsafeError(threads);
   }
   // Unwritten stdio buffers would otherwise be written by both processes.

@@ -13,6 +13,10 @@
 
 namespace multiproc::detail {
 
+// How many threads this process has, not counting the library's own threads
+// that are safe to fork beside (they hold no lock while they wait).
+int threads_unsafe_for_fork();
+
 // Returns the child's PID. Throws ForkUnsafeError when the process has other
 // threads and `allow_threads` is false; SystemError when fork fails.
 pid_t fork_child(const ChildSetup& setup, bool allow_threads);

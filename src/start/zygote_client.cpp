@@ -78,7 +78,7 @@ void ZygoteClient::died(const char* when) {
 }
 
 void ZygoteClient::start_locked() {
-  int threads = sys::thread_count();
+  int threads = threads_unsafe_for_fork();
   if (threads > 1) {
     throw UsageError(name_ +
                      ": the zygote must be forked while the process has one thread, and it has " +
