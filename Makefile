@@ -41,8 +41,10 @@ build-main: deps-test $(BUILD)/CMakeCache.txt
 demo: build-main
 	./$(BUILD)/examples/demo
 
+# `contain` fails the run if the suite left a process, a zombie or a
+# /dev/shm entry behind (tests/programs/contain.cpp).
 test: build-main
-	ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
+	./$(BUILD)/tests/contain ctest --test-dir $(BUILD) -j $(JOBS) --output-on-failure --timeout 300
 
 # The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer, built
 # with clang (so CI also proves the clang build warning-free).
@@ -55,12 +57,12 @@ test-asan:
 	@# the parent sees the signal; in a spawned (exec'd) child ASan's own SEGV
 	@# handler would turn it into an exit code.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
+	  ./build-asan/tests/contain ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
 
 # Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
 # corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).
 FUZZ_SECONDS ?= 20
-FUZZERS := frame_fuzz task_message_fuzz fork_request_fuzz pool_message_fuzz
+FUZZERS := frame_fuzz task_message_fuzz fork_request_fuzz pool_message_fuzz queue_record_fuzz
 fuzz:
 	@$(ENSURE) $(CLANG_PACKAGES)
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

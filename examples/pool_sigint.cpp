@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::printf("\n");
     return 0;
   } catch (const mp::Interrupted&) {
-    pool.terminate();  // the destructor would too; bounded either way
+    pool.terminate();           // the destructor would too; bounded either way
     return bridge.exit_code();  // 130 after Ctrl-C
   }
 }

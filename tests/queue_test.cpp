@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <set>
 #include <string>
@@ -283,6 +285,31 @@ TEST(Queue, AnItemThatFailsToDecodeIsReportedAndSkipped) {
   EXPECT_EQ(q.get().id, 12);
   EXPECT_THROW(q.get(), mp::DecodeError);
   EXPECT_EQ(q.get().id, 14);
+}
+
+// Found by queue_record_fuzz: the header's file_size is shared memory that
+// any producer can write. A record pointing past the real end of the file
+// must be a ProtocolError; trusting the header mapped it and the first read
+// died of SIGBUS.
+TEST(Queue, ALargeRecordPointingPastTheFileIsAProtocolErrorNotACrash) {
+  namespace layout = mp::detail::queue;
+  mp::Queue<std::vector<int>> q;
+  q.put(std::vector<int>(1 << 20, 7));  // 4 MiB: a large item, outside the ring
+  void* base =
+      ::mmap(nullptr, layout::kHeaderSize + 4096, PROT_READ | PROT_WRITE, MAP_SHARED, q.fd(), 0);
+  ASSERT_NE(base, MAP_FAILED);
+  auto* bytes = static_cast<std::byte*>(base);
+  auto& header = *reinterpret_cast<layout::Header*>(bytes);
+  layout::Record record;
+  std::memcpy(&record, bytes + layout::kHeaderSize, sizeof record);
+  ASSERT_EQ(record.kind, layout::Kind::large_item);
+  // What a hostile producer writes: a reference 1 GiB past the end, and a
+  // header that claims the file is that large.
+  layout::LargeRef ref{std::uint64_t{1} << 30, 4096};
+  std::memcpy(bytes + layout::kHeaderSize + sizeof record, &ref, sizeof ref);
+  header.file_size.store(ref.offset + ref.length);
+  EXPECT_THROW(q.get(), mp::ProtocolError);
+  ::munmap(base, layout::kHeaderSize + 4096);
 }
 
 TEST(Queue, FromFdAdoptsTheSameQueueAndChecksTheType) {

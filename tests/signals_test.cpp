@@ -136,12 +136,12 @@ TEST(SignalBridge, OnlyOneBridgeAtATimeAndBadSignalsAreRefused) {
 }
 
 TEST(SignalBridge, DestructorRestoresThePreviousDisposition) {
-  struct sigaction ignore{};
+  struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
-  struct sigaction before{};
+  struct sigaction before {};
   ASSERT_EQ(::sigaction(SIGHUP, &ignore, &before), 0);
   { mp::SignalBridge bridge; }
-  struct sigaction now{};
+  struct sigaction now {};
   ::sigaction(SIGHUP, nullptr, &now);
   EXPECT_EQ(now.sa_handler, SIG_IGN);
   ::sigaction(SIGHUP, &before, nullptr);

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -82,7 +83,13 @@ void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer con
     consume(context, {});
     return;
   }
-  if (ref.offset % kPage != 0 || ref.offset + ref.length > q.header->file_size.load()) {
+  // The header's file_size is shared memory any producer can write: check
+  // against the file itself, or mapping past its end would fault (SIGBUS) on
+  // the first read. Written so that offset + length cannot wrap.
+  struct stat st;
+  if (::fstat(q.file(), &st) != 0) throw SystemError("fstat (queue file)", errno);
+  auto file_size = static_cast<std::uint64_t>(st.st_size);
+  if (ref.offset % kPage != 0 || ref.offset > file_size || ref.length > file_size - ref.offset) {
     throw ProtocolError("multiproc: queue record points outside the queue");
   }
   std::size_t span = align_page(ref.length);

@@ -99,8 +99,8 @@ Line format_line(const std::string& pattern, int signo) {
 }
 
 void check_signal(int signo) {
-  bool fault = signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL ||
-               signo == SIGTRAP;
+  bool fault =
+      signo == SIGSEGV || signo == SIGBUS || signo == SIGFPE || signo == SIGILL || signo == SIGTRAP;
   if (signo <= 0 || signo >= kMaxSignal || signo == SIGKILL || signo == SIGSTOP || fault) {
     throw UsageError("SignalBridge: signal " + std::to_string(signo) +
                      " cannot be bridged (not SIGKILL, SIGSTOP or a fault signal)");
@@ -167,7 +167,7 @@ SignalBridge::SignalBridge(SignalBridgeOptions options) : state_(std::make_uniqu
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   g.watcher_running = true;
 
-  struct sigaction action{};
+  struct sigaction action {};
   action.sa_handler = on_signal;
   sigfillset(&action.sa_mask);  // one handler at a time: they share the burst clock
   action.sa_flags = SA_RESTART;

@@ -86,20 +86,29 @@ Options parse(int argc, char** argv) {
   for (; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--") break;
-    if (a == "--ready") o.ready = value();
+    if (a == "--ready")
+      o.ready = value();
     else if (a == "--signals") {
       o.signals.clear();
       for (auto& s : split(value())) o.signals.push_back(signal_number(s));
-    } else if (a == "--count") o.count = std::stoi(value());
-    else if (a == "--leader-only") o.leader_only = true;
-    else if (a == "--again-when") o.again_when = value();
-    else if (a == "--again-after-ms") o.again_after_ms = std::stoi(value());
+    } else if (a == "--count")
+      o.count = std::stoi(value());
+    else if (a == "--leader-only")
+      o.leader_only = true;
+    else if (a == "--again-when")
+      o.again_when = value();
+    else if (a == "--again-after-ms")
+      o.again_after_ms = std::stoi(value());
     else if (a == "--expect-exit") {
       for (auto& s : split(value())) o.expect_exit.push_back(std::stoi(s));
-    } else if (a == "--within-ms") o.within_ms = std::stoi(value());
-    else if (a == "--stderr-lines") o.stderr_lines = std::stoi(value());
-    else if (a == "--once") o.once.push_back(value());
-    else fail("unknown option " + a);
+    } else if (a == "--within-ms")
+      o.within_ms = std::stoi(value());
+    else if (a == "--stderr-lines")
+      o.stderr_lines = std::stoi(value());
+    else if (a == "--once")
+      o.once.push_back(value());
+    else
+      fail("unknown option " + a);
   }
   for (++i; i < argc; ++i) o.program.push_back(argv[i]);
   o.program.push_back(nullptr);
@@ -126,8 +135,10 @@ struct Output {
     if (p.revents == 0) return;
     char buffer[4096];
     ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) open = false;
-    else into.append(buffer, static_cast<std::size_t>(n));
+    if (n <= 0)
+      open = false;
+    else
+      into.append(buffer, static_cast<std::size_t>(n));
   }
   bool wait_for(const std::string& text, Clock::time_point deadline) {
     while (out.find(text) == std::string::npos) {
@@ -190,7 +201,8 @@ int main(int argc, char** argv) {
   for (;;) {
     pid_t r = ::waitpid(pid, &status, WNOHANG);
     if (r == pid) break;
-    if (Clock::now() >= deadline) report("still running " + std::to_string(o.within_ms) + " ms after the last signal");
+    if (Clock::now() >= deadline)
+      report("still running " + std::to_string(o.within_ms) + " ms after the last signal");
     output.pump(std::min(deadline, Clock::now() + std::chrono::milliseconds(10)));
   }
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - last_signal);
@@ -204,12 +216,14 @@ int main(int argc, char** argv) {
   if (o.stderr_lines >= 0) {
     int lines = 0;
     std::size_t start = 0;
-    for (auto nl = output.err.find('\n'); nl != std::string::npos; nl = output.err.find('\n', start)) {
+    for (auto nl = output.err.find('\n'); nl != std::string::npos;
+         nl = output.err.find('\n', start)) {
       if (nl > start) ++lines;
       start = nl + 1;
     }
     if (lines != o.stderr_lines)
-      report(std::to_string(lines) + " lines on stderr, expected " + std::to_string(o.stderr_lines));
+      report(std::to_string(lines) + " lines on stderr, expected " +
+             std::to_string(o.stderr_lines));
   }
   for (auto& text : o.once) {
     auto n = occurrences(output.out + output.err, text);

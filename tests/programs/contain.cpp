@@ -1,0 +1,103 @@
+// contain: runs a command (the test suite) and proves it left nothing
+// behind. RELIABILITY 17 and 29 for the suite as a whole, and issue 9's
+// "after the suite" check:
+//   - this program is a child subreaper, so any process the command or its
+//     tests leaked (an orphan, a zombie) comes back to it as a child;
+//   - /dev/shm is listed before and after: a new entry is a leaked segment
+//     or named semaphore.
+// Exit: the command's exit code if nothing was left; 1 (after killing and
+// reaping what was left, and naming it) otherwise.
+//
+//   contain ctest --test-dir build ...
+#include <dirent.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::set<std::string> list_dir(const char* path) {
+  std::set<std::string> names;
+  if (DIR* d = ::opendir(path)) {
+    while (dirent* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..") names.insert(name);
+    }
+    ::closedir(d);
+  }
+  return names;
+}
+
+struct Leftover {
+  pid_t pid;
+  char state;
+  std::string command;
+};
+
+// Children of this process, from /proc/<pid>/stat (zombies included).
+std::vector<Leftover> children() {
+  std::vector<Leftover> out;
+  for (const auto& name : list_dir("/proc")) {
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat("/proc/" + name + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    auto close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != ::getpid()) continue;
+    auto open = line.find('(');
+    out.push_back({std::stoi(name), state, line.substr(open + 1, close - open - 1)});
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: contain COMMAND [ARGS...]\n");
+    return 2;
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  auto shm_before = list_dir("/dev/shm");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::execvp(argv[1], argv + 1);
+    std::perror("contain: exec");
+    _exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+  bool clean = true;
+  for (const auto& c : children()) {
+    clean = false;
+    std::fprintf(stderr, "contain: left behind: pid %d (%s), state %c\n", c.pid, c.command.c_str(),
+                 c.state);
+    ::kill(c.pid, SIGKILL);
+  }
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+  for (const auto& name : list_dir("/dev/shm")) {
+    if (shm_before.count(name) == 0) {
+      clean = false;
+      std::fprintf(stderr, "contain: left behind: /dev/shm/%s\n", name.c_str());
+    }
+  }
+  if (clean) std::fprintf(stderr, "contain: nothing left behind (processes, zombies, /dev/shm)\n");
+  return clean ? code : 1;
+}
