@@ -11,7 +11,10 @@
 
 #include "helpers/pidfd.hpp"
 #include "helpers/shared_task_lib.hpp"
+#include "helpers/test_pipe.hpp"
 #include "multiproc/context.hpp"
+#include "multiproc/detail/entry_point.hpp"
+#include "multiproc/detail/process_target.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/init.hpp"
 #include "start/forkserver.hpp"
@@ -154,6 +157,66 @@ TEST(StartMethods, AFunctionOfALibraryLoadedWithDlopenIsFoundByTheChild) {
     p.join();
     EXPECT_EQ(p.exitcode(), 90) << mp::to_string(method);
   }
+}
+
+// RELIABILITY 27: bytes from another process can name only a registered
+// trampoline as the code to run first, and can make a child load only a
+// library its parent has loaded.
+int plain_function(int x) {
+  return x + 1;
+}
+
+TEST(CodeRefs, OnlyRegisteredEntryPointsResolveAsTrampolines) {
+  namespace d = mp::detail;
+  using Decoder = d::ProcessTarget* (*)(d::WireReader&);
+  Decoder decoder = d::registered_entry<&d::decode_target<int (*)(int), int>>();
+  auto good = d::code_ref(reinterpret_cast<const void*>(decoder));
+  EXPECT_EQ(d::resolve_entry<d::ProcessTarget*(d::WireReader&)>(good), decoder);
+  // Executable code of the program, but not an entry point: refused.
+  auto other = d::code_ref(reinterpret_cast<const void*>(&plain_function));
+  EXPECT_EQ(d::resolve_code(other), reinterpret_cast<const void*>(&plain_function));
+  EXPECT_THROW(d::resolve_entry_address(other), mp::DecodeError);
+  EXPECT_THROW(d::resolve_entry_address({good.object, good.offset + 1}), mp::DecodeError);
+}
+
+int load_in_child(std::string path, std::uint64_t offset) {
+  try {
+    (void)mp::detail::resolve_code({path, offset});
+    return 0;
+  } catch (const mp::DecodeError&) {
+    return 7;
+  }
+}
+
+// In a child (so that this process does not load the library): the code
+// reference of the library's function.
+void report_dlopen_function(const mp::testing::TestPipe& out) {
+  void* lib = dlopen(MP_TEST_DLOPEN_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  auto ref = mp::detail::code_ref(dlsym(lib, "mp_test_dlopen_negate_plus"));
+  out.write(ref.object + "\n" + std::to_string(ref.offset) + "\n");
+}
+
+TEST(CodeRefs, AChildLoadsOnlyALibraryItsParentHasLoaded) {
+  mp::testing::TestPipe pipe;
+  mp::Process reporter(report_dlopen_function, std::cref(pipe));
+  reporter.start();
+  reporter.join();
+  std::string text = pipe.read_all();
+  auto nl = text.find('\n');
+  std::string object = text.substr(0, nl);
+  std::uint64_t offset = std::stoull(text.substr(nl + 1));
+  // The parent has not loaded the library: the child refuses to.
+  mp::Process refused(load_in_child, object, offset);
+  refused.start();
+  refused.join();
+  EXPECT_EQ(refused.exitcode(), 7);
+  // Once the parent has, the same reference resolves in a child.
+  void* lib = dlopen(MP_TEST_DLOPEN_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(lib, nullptr);
+  mp::Process allowed(load_in_child, object, offset);
+  allowed.start();
+  allowed.join();
+  EXPECT_EQ(allowed.exitcode(), 0);
 }
 
 TEST(StartMethods, DefaultIsForkAndSetStartMethodChangesItOnce) {

@@ -712,7 +712,8 @@ class Pool {
   std::uint32_t function_id(const Fd& fn) {
     const void* raw = nullptr;
     if constexpr (std::is_pointer_v<Fd>) raw = reinterpret_cast<const void*>(fn);
-    return core().function_id(&detail::run_pool_chunk<Fd, Args...>, raw);
+    return core().function_id(detail::registered_entry<&detail::run_pool_chunk<Fd, Args...>>(),
+                              raw);
   }
 
   template <class T>

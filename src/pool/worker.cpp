@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/pool_task.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
@@ -50,7 +51,7 @@ ProcessTarget* decode_worker(WireReader& in) {
     CodeRef decoder;
     decoder.object = in.str();
     decoder.offset = in.u64();
-    init.reset(resolve_function<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
   }
   return new WorkerTarget(std::move(c), limits, std::move(init));
 }
@@ -132,7 +133,7 @@ class Worker {
   void define(WireReader& in) {
     std::uint32_t id = in.u32();
     Function f;
-    f.runner = resolve_function<std::remove_pointer_t<PoolRunner>>(read_code_ref(in));
+    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(read_code_ref(in));
     if (in.u32() == 1) f.callable = resolve_code(read_code_ref(in));
     functions_[id] = f;
   }
@@ -249,7 +250,7 @@ void WorkerTarget::descriptors(std::vector<int>& out) const {
 }
 
 void WorkerTarget::encode(WireWriter& out) const {
-  CodeRef decoder = code_ref_of(&decode_worker);
+  CodeRef decoder = entry_ref<&decode_worker>();
   out.str(decoder.object);
   out.u64(decoder.offset);
   for (const auto& q : {channels_.tasks, channels_.results}) {

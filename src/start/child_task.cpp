@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "process/run_target.hpp"
@@ -35,7 +36,7 @@ int run_task(const TaskMessage& message, std::span<const int> descriptors, int c
     CodeRef decoder;
     decoder.object = in.str();
     decoder.offset = in.u64();
-    target.reset(resolve_function<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+    target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
     if (in.remaining() != 0) throw DecodeError("multiproc: task has trailing bytes");
   } catch (...) {
     close_all(descriptors);

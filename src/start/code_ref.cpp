@@ -2,8 +2,12 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 #include "multiproc/error.hpp"
 
@@ -38,6 +42,23 @@ int visit(dl_phdr_info* info, std::size_t, void* data) {
   return 1;
 }
 
+// Whether the parent process has `path` mapped: a message may only make this
+// process load a library its parent loaded, never any file it names.
+bool mapped_in_parent(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return false;
+  std::string wanted = real;
+  std::free(real);
+  std::ifstream maps("/proc/" + std::to_string(::getppid()) + "/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash != std::string::npos && line.compare(slash, std::string::npos, wanted) == 0)
+      return true;
+  }
+  return false;
+}
+
 Search find(const CodeRef& ref) {
   Search s{ref.object.c_str(), ref.offset};
   dl_iterate_phdr(visit, &s);
@@ -61,14 +82,15 @@ CodeRef code_ref(const void* address) {
 
 const void* resolve_code(const CodeRef& ref) {
   Search s = find(ref);
-  if (!s.found_object && !ref.object.empty()) {
+  if (!s.found_object && !ref.object.empty() && mapped_in_parent(ref.object)) {
     // A shared library the parent loaded with dlopen: load it here too. It
     // stays loaded for the life of the process, as in the parent.
     if (dlopen(ref.object.c_str(), RTLD_NOW | RTLD_LOCAL) != nullptr) s = find(ref);
   }
   if (!s.found_object) {
     throw DecodeError("multiproc: the object file '" + ref.object +
-                      "' holding the child's function cannot be loaded here");
+                      "' holding the child's function is not loaded here, and the parent has "
+                      "not loaded it either");
   }
   if (s.address == nullptr) {
     throw DecodeError("multiproc: offset " + std::to_string(ref.offset) + " is not code of '" +

@@ -25,13 +25,12 @@ namespace {
 using multiproc::detail::QueueCore;
 namespace q = multiproc::detail::queue;
 
-constexpr std::uint64_t kCapacity = 4096;
+constexpr std::uint64_t kCapacity = 64 * 1024;  // the smallest a queue may have
 
 struct Fixture {
   std::shared_ptr<QueueCore> queue = QueueCore::create({.maxsize = 0, .capacity = kCapacity}, 7);
-  std::byte* base = static_cast<std::byte*>(::mmap(nullptr, q::kHeaderSize + kCapacity,
-                                                   PROT_READ | PROT_WRITE, MAP_SHARED,
-                                                   queue->memfd(), 0));
+  std::byte* base = static_cast<std::byte*>(::mmap(
+      nullptr, q::kHeaderSize + kCapacity, PROT_READ | PROT_WRITE, MAP_SHARED, queue->memfd(), 0));
   q::Header& header = *reinterpret_cast<q::Header*>(base);
   std::uint64_t real_file_size = header.file_size.load();
 };

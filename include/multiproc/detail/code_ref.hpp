@@ -6,8 +6,11 @@
 // dynamic linker knows it; "" for the main program) and its offset from that
 // object's load address (found with dladdr). The receiver looks the object
 // up among its own loaded objects (dl_iterate_phdr), loads it if it is a
-// shared library not loaded yet, and checks that the address falls inside
-// one of its executable segments before anything calls it.
+// shared library not loaded yet that its parent process has mapped (so a
+// message cannot make it load any other file), and checks that the address
+// falls inside one of its executable segments before anything calls it.
+// Trampolines are further checked against the registered entry points
+// (entry_point.hpp).
 #pragma once
 
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 
@@ -133,7 +134,7 @@ class BoundTarget final : public ProcessTarget {
           "Connection, Lock, Event, Value, SharedMemory, ...); references and pointers cannot "
           "be sent");
     } else {
-      CodeRef decoder = code_ref_of(&decode_target<F, Args...>);
+      CodeRef decoder = entry_ref<&decode_target<F, Args...>>();
       out.str(decoder.object);
       out.u64(decoder.offset);
       if constexpr (std::is_pointer_v<F>) {
