@@ -1,7 +1,7 @@
 # The two commands a new user types (README.md):
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run the whole test suite
-# Others: test-asan, coverage, bench, format, format-check, clean.
+# Others: test-asan, test-tsan, coverage, bench, format, format-check, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -21,7 +21,7 @@ WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
-.PHONY: all build-main demo test test-asan fuzz coverage bench format format-check clean deps-build deps-test
+.PHONY: all build-main demo test test-asan test-tsan fuzz coverage bench format format-check clean deps-build deps-test
 
 all: build-main
 
@@ -58,6 +58,23 @@ test-asan:
 	@# handler would turn it into an exit code.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ./build-asan/tests/contain ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
+
+# The suite under ThreadSanitizer (clang). It applies to the threads inside
+# each process (the pool's manager and collectors, the signal bridge, locks
+# and queues used from several threads); forked children of a threaded
+# process are not its business, and the library's thread check discounts
+# TSan's own background thread (src/sys/tsan.hpp).
+test-tsan:
+	@$(ENSURE) $(CLANG_PACKAGES)
+	cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+	  $(WERROR) -DMULTIPROC_SANITIZE=thread -DMULTIPROC_BUILD_BENCH=OFF
+	cmake --build build-tsan -j $(JOBS)
+	@# Not the signal_driver tests: they time whole process groups, and TSan's
+	@# runtime makes a forked child of a threaded process slow to start and to
+	@# die; the g++ and ASan runs prove them.
+	TSAN_OPTIONS=halt_on_error=1:handle_segv=0 \
+	  ./build-tsan/tests/contain ctest --test-dir build-tsan -j $(JOBS) --output-on-failure --timeout 300 \
+	  -E '^(signals_|example_pool_sigint_ctrl_c)' 
 
 # Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
 # corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).

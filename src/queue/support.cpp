@@ -6,6 +6,7 @@
 #include "multiproc/error.hpp"
 #include "queue/impl.hpp"
 #include "sys/futex.hpp"
+#include "sys/tsan.hpp"
 
 namespace multiproc::detail::queue {
 
@@ -19,8 +20,14 @@ sys::Deadline to_sys(const QueueCore::Deadline& d) {
 Guard::Guard(pthread_mutex_t* mutex, const sys::Deadline& deadline) : mutex_(mutex) {
   timespec ts;
   const timespec* at = deadline.absolute(ts);
-  int r = at == nullptr ? pthread_mutex_lock(mutex)
-                        : pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, at);
+  int r;
+  if (at == nullptr) {
+    r = pthread_mutex_lock(mutex);
+  } else {
+    sys::tsan_pre_lock(mutex);
+    r = pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, at);
+    sys::tsan_post_lock(mutex, r == 0 || r == EOWNERDEAD);
+  }
   if (r == EOWNERDEAD) {
     // The holder died; every change it made is either committed or invisible.
     pthread_mutex_consistent(mutex);

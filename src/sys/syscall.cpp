@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "sys/tsan.hpp"
+
 namespace multiproc::sys {
 namespace {
 
@@ -155,10 +157,10 @@ int thread_count() noexcept {
   // procfs gives /proc/self/task a link count of 2 + the number of threads:
   // one stat() instead of reading and parsing /proc/self/stat.
   struct stat st;
-  if (::stat("/proc/self/task", &st) == 0 && st.st_nlink >= 3) {
-    return static_cast<int>(st.st_nlink - 2);
-  }
-  return thread_count_from_stat();
+  int threads = ::stat("/proc/self/task", &st) == 0 && st.st_nlink >= 3
+                    ? static_cast<int>(st.st_nlink - 2)
+                    : thread_count_from_stat();
+  return threads - sanitizer_threads(threads);
 }
 
 long write_all(int fd, const void* data, std::size_t len) noexcept {

@@ -177,6 +177,10 @@ int main(int argc, char** argv) {
   Output output{out[0], err[0], {}, {}};
   auto report = [&](const std::string& why) {
     ::kill(-pid, SIGKILL);
+    // Reap what is left (orphans come back here), for at most 2 s.
+    auto until = Clock::now() + std::chrono::seconds(2);
+    while (::waitpid(-1, nullptr, WNOHANG) >= 0 && Clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
     fail(why + "\n--- stdout ---\n" + output.out + "--- stderr ---\n" + output.err);
   };
 
