@@ -163,7 +163,16 @@ SignalBridge::SignalBridge(SignalBridgeOptions options) : state_(std::make_uniqu
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  state_->watcher = std::thread([s = state_.get()] { s->watch(); });
+  try {
+    state_->watcher = std::thread([s = state_.get()] { s->watch(); });
+  } catch (...) {
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    g.wake_fd = -1;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    g.installed = false;
+    throw;
+  }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   g.watcher_running = true;
 
