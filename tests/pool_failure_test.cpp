@@ -11,13 +11,17 @@
 #include <cstring>
 #include <optional>
 #include <ranges>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "helpers/counting.hpp"
+#include "helpers/leak_check.hpp"
+#include "helpers/pidfd.hpp"
 #include "helpers/start_methods.hpp"
+#include "helpers/test_pipe.hpp"
 #include "multiproc/multiproc.hpp"
 
 namespace mp = multiproc;
@@ -97,6 +101,10 @@ int grow_memory(int mib) {
 int grow_then_hang(int mib) {
   std::vector<char> block(static_cast<std::size_t>(mib) << 20);
   std::memset(block.data(), 1, block.size());
+  for (;;) ::pause();
+}
+
+int nap_forever(int) {
   for (;;) ::pause();
 }
 
@@ -427,6 +435,42 @@ TEST_P(PoolFailures, WorkerOverTheMemoryCapCanBeKilledDuringItsTask) {
     EXPECT_NE(std::string(e.what()).find("max_memory_per_child"), std::string::npos) << e.what();
   }
   EXPECT_EQ(pool.apply(square, 9), 81);
+}
+
+// RELIABILITY 15 for pool workers: a parent SIGKILLed while its pool runs
+// tasks leaves no worker behind (their death signal), whatever the start
+// method (forkserver and pool-zygote workers are the parent's children too).
+void pool_then_wait(mp::StartMethod method, const mp::testing::TestPipe& out) {
+  mp::Pool pool({.processes = 2, .start_method = method});
+  auto busy = pool.map_async(nap_forever, std::vector<int>{1, 2});
+  std::string pids;
+  for (pid_t pid : pool.worker_pids()) pids += std::to_string(pid) + " ";
+  out.write(pids + "\n");
+  busy.wait();  // never
+}
+
+TEST_P(PoolFailures, WorkersDieWithAParentThatIsSigkilled) {
+  mp::testing::TestPipe report;
+  mp::Process parent(pool_then_wait, GetParam(), std::cref(report));
+  parent.start();
+  std::istringstream pids(report.read_some());
+  std::vector<int> pidfds;
+  for (pid_t pid; pids >> pid;) pidfds.push_back(mp::testing::pidfd_open(pid));
+  ASSERT_EQ(pidfds.size(), 2u);
+  parent.kill();
+  parent.join();
+  for (int fd : pidfds) {
+    ASSERT_GE(fd, 0);
+    EXPECT_EQ(mp::testing::wait_orphan(fd, 5000), -SIGKILL);  // within 1 s when idle
+    ::close(fd);
+  }
+  // The parent's zygote or forkserver, if it had one, died with it too and
+  // came back here: reap it.
+  for (const auto& orphan : mp::testing::children_of(::getpid())) {
+    int fd = mp::testing::pidfd_open(orphan.pid);
+    EXPECT_EQ(mp::testing::wait_orphan(fd, 5000), -SIGKILL) << orphan.command;
+    ::close(fd);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, PoolFailures, multiproc::testing::kAllStartMethods,
