@@ -100,6 +100,8 @@ std::optional<GroupStopRequest> GroupChannel::receive() {
   if (n < 0) return std::nullopt;
   GroupStopRequest request;
   request.reason.assign(buffer.data(), static_cast<std::size_t>(n));
+  // `echo done >&3` sends "done\n": the line, not its end, is the reason.
+  if (!request.reason.empty() && request.reason.back() == '\n') request.reason.pop_back();
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
       ucred cred{};
