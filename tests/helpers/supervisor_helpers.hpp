@@ -6,8 +6,13 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -95,6 +100,24 @@ inline void say(const std::string& path, const std::string& line) {
   std::string l = line + "\n";
   (void)::write(fd, l.data(), l.size());
   ::close(fd);
+}
+
+// Whether the process `pid`, a grandchild that the supervisor's stop
+// killed, is gone: either its own parent reaped it (no such process), or it
+// was orphaned to this test process (a child subreaper), which reaps it now.
+inline ::testing::AssertionResult gone_or_reaped(pid_t pid) {
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {
+    if (errno == ESRCH) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "pidfd_open(" << pid << ") failed: errno " << errno;
+  }
+  pollfd p{pidfd, POLLIN, 0};
+  bool ended = ::poll(&p, 1, 5000) == 1;
+  siginfo_t info{};
+  if (ended) ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED);
+  ::close(pidfd);
+  if (!ended) return ::testing::AssertionFailure() << "pid " << pid << " still runs";
+  return ::testing::AssertionSuccess();
 }
 
 // Runs sup.run() on a thread; the destructor requests a stop and joins, so
