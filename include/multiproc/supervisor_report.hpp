@@ -22,6 +22,10 @@
 
 namespace multiproc {
 
+namespace detail {
+class RunLoop;
+}  // namespace detail
+
 enum class StopReason {
   none,                      // run() has not ended yet
   stop_requested,            // the stop_token passed to run(), or request_stop()
@@ -79,7 +83,9 @@ struct SupervisorReport {
   std::string describe() const;
   const ChildReport* find(std::string_view name) const noexcept;
 
-  bool ok_ = false;  // set by the supervisor
+ private:
+  friend class detail::RunLoop;  // decides ok()
+  bool ok_ = false;
 };
 
 // describe(), then one line per child and per exit.
