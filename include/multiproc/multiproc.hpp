@@ -27,5 +27,6 @@
 #include "multiproc/shared_memory.hpp"
 #include "multiproc/signals.hpp"
 #include "multiproc/start_method.hpp"
+#include "multiproc/supervisor.hpp"
 #include "multiproc/value.hpp"
 #include "multiproc/wait.hpp"
