@@ -39,6 +39,7 @@ class ExampleRun {
     argv.push_back(nullptr);
     pid_ = ::fork();
     if (pid_ == 0) {
+      ::setpgid(0, 0);  // a job of its own, as a shell starts it: Ctrl-C reaches the group
       ::dup2(fds[1], 1);
       ::dup2(fds[1], 2);
       ::execv(argv[0], argv.data());
@@ -158,6 +159,21 @@ TEST(SupervisorExample, SigtermToTheProgramStopsGracefully) {
   EXPECT_EQ(run.wait_exit(), 0) << run.output();
   EXPECT_NE(run.output().find("supervisor: stop requested (ok)"), std::string::npos)
       << run.output();
+}
+
+// Ctrl-C reaches the whole process group: the subtasks ignore it, the
+// supervisor stops them in order.
+TEST(SupervisorExample, CtrlCToTheWholeGroupStopsGracefully) {
+  mpt::TempDir dir;
+  ExampleRun run({dir.file("flag")});
+  auto [logger, watcher] = run.started();
+  ASSERT_GT(logger, 0);
+  ASSERT_GT(watcher, 0);
+  ASSERT_EQ(::kill(-run.pid(), SIGINT), 0);
+  EXPECT_EQ(run.wait_exit(), 0) << run.output();
+  EXPECT_NE(run.output().find("supervisor: stop requested (ok)"), std::string::npos)
+      << run.output();
+  EXPECT_NE(run.output().find("SIGINT: stopping"), std::string::npos) << run.output();
 }
 
 TEST(SupervisorExample, KilledSubtaskBringsEverythingDown) {
