@@ -277,6 +277,32 @@ TEST(Queue, ConsumerKilledInsideGetLeavesTheItemToTheNextOne) {
   EXPECT_EQ(q.get(), 41);  // not lost with the dead consumer
 }
 
+// Found by the soak (make soak): a get() of a large item gave the item's
+// pages back for reuse before it moved the head. A consumer killed between
+// the two left the item to the next consumer with its pages already free:
+// the next large put took them, and the next get delivered the new bytes
+// under the old record (a damaged item, or the wrong one twice).
+TEST(Queue, ConsumerKilledAfterReadingALargeItemLeavesItIntact) {
+  auto large = [](char fill) { return std::string(std::size_t{3} << 20, fill); };
+  mp::Queue<std::string> q;
+  q.put(large('A'));
+  TestPipe window;
+  mp::Process consumer(
+      [](mp::Queue<std::string> qq, const TestPipe& w) {
+        g_hook_fd = w.write_fd();
+        mp::detail::queue::g_test_hook_before_head_moves = report_and_stop;
+        qq.get();
+      },
+      q, std::ref(window));
+  consumer.start();
+  ASSERT_EQ(window.read_some(1), "w");
+  consumer.kill();
+  consumer.join();
+  q.put(large('B'));  // would take the pages the dead consumer gave back
+  EXPECT_TRUE(q.get() == large('A'));
+  EXPECT_TRUE(q.get() == large('B'));
+}
+
 TEST(Queue, AnItemThatFailsToDecodeIsReportedAndSkipped) {
   mp::Queue<Picky> q;
   q.put(Picky{12});

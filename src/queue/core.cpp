@@ -270,13 +270,14 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
     // The item leaves the queue even if decoding it throws: a bad item must
     // not block the queue forever.
     std::exception_ptr failure;
+    ReadExtent extent;
     try {
       if (r.kind == Kind::inline_item) {
         consume(context, {record_body(q, head), r.size - sizeof r - r.slack});
       } else if (r.kind == Kind::large_item) {
         LargeRef ref;
         std::memcpy(&ref, record_body(q, head), sizeof ref);
-        read_large(q, ref, consume, context);
+        read_large(q, ref, consume, context, extent);
       } else {
         throw ProtocolError("multiproc: queue record of unknown kind");
       }
@@ -286,6 +287,10 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
     if (g_test_hook_before_head_moves != nullptr) g_test_hook_before_head_moves();
     h.head.store(head + r.size, std::memory_order_seq_cst);
     h.get_count.store(h.get_count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    // Only now may a producer reuse the item's pages: a consumer killed
+    // before the head moved leaves the item, whole, to the next one (a
+    // consumer killed after this line leaves at worst the pages unreclaimed).
+    release_extent(q, extent);
     wake_sleepers(h.space_seq, h.producers_waiting);
     if (failure) std::rethrow_exception(failure);
     return true;

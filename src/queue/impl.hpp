@@ -73,8 +73,15 @@ void wake_sleepers(std::atomic<std::uint32_t>& seq,
 
 // Large items live in the memfd beyond the ring.
 void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef& ref);
-void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume,
-                void* context);
+// The pages of a large item a get() has read. They are given back
+// (release_extent) only once the head has moved past the item's record.
+struct ReadExtent {
+  std::uint64_t offset = 0;
+  std::size_t span = 0;  // 0: nothing to give back
+};
+void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume, void* context,
+                ReadExtent& extent);
+void release_extent(QueueCore::Impl& q, const ReadExtent& extent) noexcept;
 
 }  // namespace queue
 }  // namespace multiproc::detail

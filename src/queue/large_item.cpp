@@ -76,9 +76,10 @@ void write_large(QueueCore::Impl& q, std::span<const std::byte> bytes, LargeRef&
   ref = {offset, bytes.size()};
 }
 
-// Under get_lock. Maps the item, hands it to `consume`, then frees its pages.
-void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume,
-                void* context) {
+// Under get_lock. Maps the item and hands it to `consume`; `extent` says
+// which pages to give back once the head has moved (release_extent).
+void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer consume, void* context,
+                ReadExtent& extent) {
   if (ref.length == 0) {
     consume(context, {});
     return;
@@ -96,23 +97,24 @@ void read_large(QueueCore::Impl& q, const LargeRef& ref, QueueCore::Consumer con
   void* p = ::mmap(nullptr, span, PROT_READ, MAP_SHARED | MAP_POPULATE, q.file(),
                    static_cast<off_t>(ref.offset));
   if (p == MAP_FAILED) throw SystemError("mapping a large queue item", errno);
-  struct Release {
-    QueueCore::Impl& q;
+  struct Unmap {
     void* p;
     std::size_t n;
-    std::uint64_t offset;
-    // Keep the extent for the next large item if the spare slot is free;
-    // otherwise give its pages back.
-    ~Release() {
-      ::munmap(p, n);
-      std::uint64_t none = 0;
-      if (!packable(offset, n) ||
-          !q.header->spare_extent.compare_exchange_strong(none, pack_extent(offset, n))) {
-        punch(q.memfd.get(), offset, n);
-      }
-    }
-  } release{q, p, span, ref.offset};
+    ~Unmap() { ::munmap(p, n); }
+  } unmap{p, span};
+  extent = {ref.offset, span};
   consume(context, {static_cast<const std::byte*>(p), static_cast<std::size_t>(ref.length)});
+}
+
+void release_extent(QueueCore::Impl& q, const ReadExtent& extent) noexcept {
+  if (extent.span == 0) return;
+  // Keep the extent for the next large item if the spare slot is free;
+  // otherwise give its pages back.
+  std::uint64_t none = 0;
+  if (!packable(extent.offset, extent.span) || !q.header->spare_extent.compare_exchange_strong(
+                                                   none, pack_extent(extent.offset, extent.span))) {
+    punch(q.memfd.get(), extent.offset, extent.span);
+  }
 }
 
 }  // namespace multiproc::detail::queue
