@@ -48,7 +48,8 @@ extern void (*g_test_hook_before_head_moves)();
 sys::Deadline to_sys(const QueueCore::Deadline& d);
 
 // Holds a robust mutex; a holder that died leaves a consistent state by
-// construction, so EOWNERDEAD is simply taken over.
+// construction, so EOWNERDEAD is simply taken over. A holder that died
+// without the kernel marking the lock is found too (recover_if_holder_ended).
 class Guard {
  public:
   Guard(pthread_mutex_t* mutex, const sys::Deadline& deadline);
@@ -61,6 +62,10 @@ class Guard {
   pthread_mutex_t* mutex_;
   bool locked_ = false;
 };
+
+// If `mutex` is held by a thread that has ended and the kernel did not mark
+// it FUTEX_OWNER_DIED, marks it so and wakes a waiter (support.cpp).
+void recover_if_holder_ended(pthread_mutex_t* mutex);
 
 // Sleeps until `ready()` or the deadline; spins briefly first. `seq` and
 // `waiting` are the futex word and waiter count of that condition.
