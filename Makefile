@@ -1,7 +1,7 @@
 # The two commands a new user types (README.md):
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run the whole test suite
-# Others: test-asan, coverage, bench, format, format-check, clean.
+# Others: test-asan, soak, coverage, bench, format, format-check, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -21,7 +21,7 @@ WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
-.PHONY: all build-main demo test test-asan fuzz coverage bench format format-check clean deps-build deps-test
+.PHONY: all build-main demo test test-asan soak fuzz coverage bench format format-check clean deps-build deps-test
 
 all: build-main
 
@@ -56,6 +56,17 @@ test-asan:
 	@# handler would turn it into an exit code.
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:handle_segv=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan -j $(JOBS) --output-on-failure --timeout 300
+
+# The soak test (docs/testing.md): SOAK_SECONDS of random work against a
+# Pool, Queues and signal storms with crashes, hangs and kills; then checks
+# that nothing was lost, duplicated or leaked. Not in `make test` (ctest
+# runs it for 5 s as soak_smoke). SOAK_ARGS: e.g. --seed S to replay a run,
+# --start-method fork|spawn|forkserver|mixed.
+SOAK_SECONDS ?= 600
+SOAK_ARGS ?=
+soak: deps-test $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target soak
+	./$(BUILD)/tests/soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 # Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
 # corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).

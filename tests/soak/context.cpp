@@ -54,7 +54,7 @@ void Context::check(const std::string& name, bool passed, const std::string& det
   CheckTally& t = checks_[name];
   ++t.made;
   if (passed) return;
-  if (t.failed++ == 0) t.first_failure = detail;
+  if (t.failed++ < 5) t.failures.push_back(detail);
 }
 
 std::map<std::string, CheckTally> Context::checks() const {

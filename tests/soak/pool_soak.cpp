@@ -263,8 +263,12 @@ class PoolSoak {
     if ((seen.what == Seen::What::lost || seen.what == Seen::What::timeout) && started_on != 0) {
       ctx_.check("WorkerLost and TaskTimeoutError name the worker that ran the task",
                  seen.pid == started_on,
-                 "task " + std::to_string(id) + " started on " + std::to_string(started_on) +
-                     ", the error names " + std::to_string(seen.pid));
+                 "task " + std::to_string(id) + " (" + kind_name(kind) + ") started on " +
+                     std::to_string(started_on) + ", the error names " + std::to_string(seen.pid) +
+                     ": " + seen.text + " [pool epoch " + std::to_string(epoch_->number) + ", " +
+                     std::string(mp::to_string(epoch_->method)) + "; killed from outside: " +
+                     (killed_from_outside(started_on) ? "the first" : "not the first") + ", " +
+                     (killed_from_outside(seen.pid) ? "the second" : "not the second") + "]");
     }
   }
 

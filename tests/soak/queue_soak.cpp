@@ -22,7 +22,12 @@
 #include <thread>
 #include <vector>
 
+#include <sys/mman.h>
+
+#include <fstream>
+
 #include "multiproc/multiproc.hpp"
+#include "queue/layout.hpp"
 #include "soak/soak.hpp"
 
 namespace soak {
@@ -71,6 +76,37 @@ std::int64_t check_item(const Item& item) {
     if (static_cast<unsigned char>(item[16 + i]) != byte_at(key, i)) return -1;
   }
   return key;
+}
+
+std::string read_line(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  std::getline(f, line);
+  return line;
+}
+
+// For a stuck round: where a process sleeps (kernel function, system call).
+std::string where(pid_t pid) {
+  std::string base = "/proc/" + std::to_string(pid);
+  return "pid " + std::to_string(pid) + " wchan " + read_line(base + "/wchan") + ", syscall " +
+         read_line(base + "/syscall");
+}
+
+// For a stuck round: the queue's shared counters (src/queue/layout.hpp).
+std::string queue_state(const mp::Queue<Item>& q) {
+  void* p = ::mmap(nullptr, mp::detail::queue::kHeaderSize, PROT_READ, MAP_SHARED, q.fd(), 0);
+  if (p == MAP_FAILED) return "(cannot map the queue)";
+  const auto& h = *static_cast<const mp::detail::queue::Header*>(p);
+  std::string out = "maxsize " + std::to_string(h.maxsize) + ", capacity " +
+                    std::to_string(h.capacity) + ", put_count " + std::to_string(h.put_count.load()) +
+                    ", get_count " + std::to_string(h.get_count.load()) + ", tail " +
+                    std::to_string(h.tail.load()) + ", head " + std::to_string(h.head.load()) +
+                    ", producers waiting " + std::to_string(h.producers_waiting.load()) +
+                    ", consumers waiting " + std::to_string(h.consumers_waiting.load()) +
+                    ", put_lock owner " + std::to_string(h.put_lock.__data.__owner) +
+                    ", get_lock owner " + std::to_string(h.get_lock.__data.__owner);
+  ::munmap(p, mp::detail::queue::kHeaderSize);
+  return out;
 }
 
 std::atomic_ref<std::int64_t> slot(const mp::SharedMemory& shm, std::size_t i) {
@@ -131,7 +167,7 @@ class QueueRound {
     for (std::uint32_t p = 1; p <= producers; ++p) start_producer(p);
     std::size_t relays = 1 + rng_.below(2);
     for (std::size_t r = 0; r < relays; ++r) start_relay();
-    auto deadline = Clock::now() + 120s;
+    auto deadline = Clock::now() + 60s;
     auto next_chaos = Clock::now() + std::chrono::milliseconds(rng_.below(400));
     while (any_producer_alive()) {
       ctx_.doing("queue", "round " + std::to_string(number_) + ": producing, " +
@@ -142,8 +178,7 @@ class QueueRound {
         next_chaos = Clock::now() + std::chrono::milliseconds(50 + rng_.below(600));
       }
       if (Clock::now() >= deadline) {
-        ctx_.check("queue rounds end in time", false,
-                   "round " + std::to_string(number_) + ": producers still running after 120 s");
+        ctx_.check("queue rounds end in time", false, stuck_report());
         break;
       }
     }
@@ -217,6 +252,20 @@ class QueueRound {
       }
       item = q.try_get();
     }
+  }
+
+  std::string stuck_report() {
+    std::string out = "round " + std::to_string(number_) + ": producers still running after 60 s;";
+    for (auto& p : producers_) {
+      out += " producer " + std::to_string(p.index) + (p.killed ? " (killed)" : "") + " put " +
+             std::to_string(slot(shm_, p.index).load()) + " of " + std::to_string(p.count);
+      if (p.process.is_alive()) out += ", " + where(*p.process.pid());
+      out += ";";
+    }
+    for (auto& r : relays_) {
+      if (r.process.is_alive()) out += " relay " + where(*r.process.pid()) + ";";
+    }
+    return out + " q1: " + queue_state(q1_) + "; q2: " + queue_state(q2_);
   }
 
   static std::string describe(std::int64_t key) {

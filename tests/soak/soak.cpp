@@ -96,11 +96,16 @@ void watchdog(soak::Context& ctx, soak::Resources& res, const std::vector<std::s
   auto warm_at = ctx.started() + std::chrono::duration_cast<soak::Clock::duration>(
                                      std::chrono::duration<double>(std::min(30.0, ctx.options().seconds / 4)));
   auto hard_end = ctx.end() + 300s;
+  auto next_sample = warm_at;
   for (;;) {
     auto now = soak::Clock::now();
     long rss = soak::rss_kib();
     if (now >= warm_at && res.rss_warm_kib < 0) res.rss_warm_kib = rss;
     if (res.rss_warm_kib >= 0) res.rss_max_kib = std::max(res.rss_max_kib, rss);
+    if (now >= next_sample && !ctx.over()) {
+      res.rss_samples_kib.push_back(rss);
+      next_sample += 5s;
+    }
     if (ctx.parts_done(parts)) return;
     auto stuck = ctx.stalled(120s);
     if (!stuck.empty() || now >= hard_end) {

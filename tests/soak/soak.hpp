@@ -59,7 +59,7 @@ class Rng {
 struct CheckTally {
   long made = 0;
   long failed = 0;
-  std::string first_failure{};
+  std::vector<std::string> failures{};  // the first few
 };
 
 class Context {

@@ -53,6 +53,25 @@ void check_children(Context& ctx, pid_t zygote) {
   ctx.check("no child left running (but the forkserver)", running.empty(), "running:" + running);
 }
 
+long median(std::vector<long> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// While running, the parent's RSS moves with the work in hand (items of
+// 3 MiB, a pool being replaced): the median of the last third of the
+// samples against the median of the first third.
+void check_rss_trend(Context& ctx, const Resources& res) {
+  const auto& s = res.rss_samples_kib;
+  if (s.size() < 6) return;  // a short run: too few samples for a trend
+  auto third = static_cast<std::ptrdiff_t>(s.size() / 3);
+  long first = median({s.begin(), s.begin() + third});
+  long last = median({s.end() - third, s.end()});
+  ctx.check("the parent's RSS is flat while running (median of the last third vs the first)",
+            last - first <= rss_allowance_kib(first),
+            "median RSS " + mib(first) + " in the first third, " + mib(last) + " in the last");
+}
+
 }  // namespace
 
 void check_resources(Context& ctx, Resources& res, pid_t zygote) {
@@ -65,6 +84,7 @@ void check_resources(Context& ctx, Resources& res, pid_t zygote) {
   }
   ctx.check("no descriptor leaked (parent, at the end vs at the start)", extra.empty(),
             "new descriptors:" + extra);
+  check_rss_trend(ctx, res);
   res.rss_end_kib = rss_kib();
   if (res.rss_warm_kib < 0) res.rss_warm_kib = res.rss_start_kib;
   long growth = res.rss_end_kib - res.rss_warm_kib;
@@ -92,14 +112,19 @@ void print_summary(const Context& ctx, const Resources& res) {
   std::printf("  RSS: start %s, after warm-up %s, max after warm-up %s, end %s\n",
               mib(res.rss_start_kib).c_str(), mib(res.rss_warm_kib).c_str(),
               mib(res.rss_max_kib).c_str(), mib(res.rss_end_kib).c_str());
+  if (!res.rss_samples_kib.empty()) {
+    std::printf("  RSS every 5 s after warm-up:");
+    for (long kib : res.rss_samples_kib) std::printf(" %.1f", static_cast<double>(kib) / 1024.0);
+    std::printf(" MiB\n");
+  }
   std::printf("  descriptors: start %zu, end %zu\n", res.fds_start.size(), res.fds_end.size());
   std::printf("checks:\n");
   for (const auto& [name, t] : ctx.checks()) {
     if (t.failed == 0) {
       std::printf("  PASS  %s (%ld)\n", name.c_str(), t.made);
     } else {
-      std::printf("  FAIL  %s (%ld of %ld failed; first: %s)\n", name.c_str(), t.failed, t.made,
-                  t.first_failure.c_str());
+      std::printf("  FAIL  %s (%ld of %ld failed)\n", name.c_str(), t.failed, t.made);
+      for (const auto& f : t.failures) std::printf("          %s\n", f.c_str());
     }
   }
   std::printf("result: %s\n", ctx.all_passed() ? "PASS" : "FAIL");

@@ -16,6 +16,7 @@ struct Resources {
   long rss_warm_kib = -1;  // after the warm-up (a quarter of the run, at most 30 s)
   long rss_max_kib = -1;   // the most seen after the warm-up
   long rss_end_kib = -1;
+  std::vector<long> rss_samples_kib{};  // every 5 s after the warm-up, while running
   std::vector<int> fds_end{};
   Clock::duration duration{};
 };
