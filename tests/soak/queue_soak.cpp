@@ -216,14 +216,16 @@ class QueueRound {
   void chaos() {
     bool producer_killed = false;
     for (auto& p : producers_) producer_killed = producer_killed || p.killed;
-    if (!producer_killed && rng_.chance(0.3)) {
+    bool kill_producer = !producer_killed && rng_.chance(0.3);
+    bool kill_relay = !kill_producer && relays_killed_ < 3 && rng_.chance(0.3);
+    if (kill_producer && ctx_.options().kill_producers) {
       auto& p = producers_[rng_.below(producers_.size())];
       if (p.process.is_alive()) {
         p.process.kill();
         p.killed = true;
         ctx_.count("queue.producers SIGKILLed mid-put");
       }
-    } else if (relays_killed_ < 3 && rng_.chance(0.3)) {
+    } else if (kill_relay && ctx_.options().kill_relays) {
       auto& r = relays_[rng_.below(relays_.size())];
       if (r.process.is_alive()) {
         r.process.kill();

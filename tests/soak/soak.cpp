@@ -5,6 +5,7 @@
 //
 //   soak [--seconds N] [--seed S] [--start-method fork|spawn|forkserver|mixed]
 //        [--no-pool] [--no-queue] [--no-storm]
+//        [--no-producer-kills] [--no-relay-kills]
 //
 // The seed is printed first: `--seed S` replays the same random choices
 // (the timing of a multi-process run is not replayable, the choices are).
@@ -39,7 +40,7 @@ namespace {
   std::fprintf(stderr,
                "soak: %s\nusage: soak [--seconds N] [--seed S] "
                "[--start-method fork|spawn|forkserver|mixed] [--no-pool] [--no-queue] "
-               "[--no-storm]\n",
+               "[--no-storm] [--no-producer-kills] [--no-relay-kills]\n",
                why.c_str());
   std::exit(2);
 }
@@ -60,6 +61,8 @@ soak::Options parse(int argc, char** argv) {
     else if (a == "--no-pool") o.no_pool = true;
     else if (a == "--no-queue") o.no_queue = true;
     else if (a == "--no-storm") o.no_storm = true;
+    else if (a == "--no-producer-kills") o.kill_producers = false;
+    else if (a == "--no-relay-kills") o.kill_relays = false;
     else usage("unknown option " + a);
   }
   const std::string& m = o.start_method;

@@ -36,6 +36,8 @@ struct Options {
   std::string start_method = "mixed";  // fork | spawn | forkserver | mixed
   bool storm_child = false;            // run as the target of a signal storm
   bool no_pool = false, no_queue = false, no_storm = false;
+  // The queue part's kills (to narrow down a failure): both by default.
+  bool kill_producers = true, kill_relays = true;
 };
 
 // A seeded random source; one per thread (not thread-safe).
