@@ -129,7 +129,9 @@ std::shared_ptr<PoolEpoch> make_pool_epoch(Context& ctx, Rng& rng, int epoch);
 void run_pool_part(Context& ctx, std::shared_ptr<PoolEpoch> first);
 void run_queue_part(Context& ctx);
 void run_storm_part(Context& ctx, const std::string& self);
-// supervisor part: added when the Supervisor lands (supervisor_soak.cpp).
+// supervisor part: added when the Supervisor lands (supervisor_soak.cpp,
+// written against the API on the supervisor branch, not built yet):
+//   void run_supervisor_part(Context& ctx);
 
 // `soak --storm-child`: the target of one storm (storm.cpp).
 int storm_child_main(const Options& options);
