@@ -63,7 +63,6 @@ TEST(SoakRegression, DISABLED_AConsumerKilledAfterReadingALargeItemLeavesItIntac
   q.put(large('B'));  // takes the spare extent, if the dead consumer left one
   std::string first = q.get();
   EXPECT_EQ(first.size(), std::size_t{3} << 20);
-  EXPECT_TRUE(first == large('A')) << "the first item came back as "
-                                   << first.substr(0, 8) << "...";
+  EXPECT_TRUE(first == large('A')) << "the first item came back as " << first.substr(0, 8) << "...";
   EXPECT_EQ(q.get(), large('B'));
 }

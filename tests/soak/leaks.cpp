@@ -41,7 +41,8 @@ std::string describe_fd(int fd) {
   char target[PATH_MAX] = {};
   std::string link = "/proc/self/fd/" + std::to_string(fd);
   ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
-  return std::to_string(fd) + " -> " + (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?");
+  return std::to_string(fd) + " -> " +
+         (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?");
 }
 
 namespace {

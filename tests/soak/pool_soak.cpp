@@ -117,7 +117,8 @@ class PoolSoak {
   Clock::time_point next_epoch_end() {
     double cap = std::max(1.0, ctx_.options().seconds / 3);
     double s = std::min(cap, 15.0 + static_cast<double>(rng_.below(45)));
-    return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
+    return Clock::now() +
+           std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
   }
 
   void set_epoch(std::shared_ptr<PoolEpoch> e) {
@@ -155,10 +156,17 @@ class PoolSoak {
     Kind kind = pick_kind(true);
     std::int64_t id = open_task(kind);
     mp::Callbacks<std::int64_t> cb{
-        .callback = [this, id](const std::int64_t& v) { arrive({id, v, nullptr}); },
-        .error_callback = [this, id](std::exception_ptr e) { arrive({id, 0, std::move(e)}); },
+        .callback =
+            [this, id](const std::int64_t& v) {
+              arrive({id, v, nullptr});
+            },
+        .error_callback =
+            [this, id](std::exception_ptr e) {
+              arrive({id, 0, std::move(e)});
+            },
     };
-    pending_[id].result = epoch_->pool->apply_async(std::move(cb), soak_task, encode_task(id, kind));
+    pending_[id].result =
+        epoch_->pool->apply_async(std::move(cb), soak_task, encode_task(id, kind));
     ++kinds_in_flight_[static_cast<std::size_t>(kind)];
     ++in_flight_;
     ctx_.count("pool.via.apply_async");
@@ -256,8 +264,8 @@ class PoolSoak {
     ctx_.count("pool.outcome." + outcome_label(seen));
 
     bool matches = outcome_matches(kind, id, seen);
-    bool chaos = seen.what == Seen::What::lost && seen.status == mp::ExitStatus::killed_by(SIGKILL) &&
-                 killed_from_outside(seen.pid);
+    bool chaos = seen.what == Seen::What::lost &&
+                 seen.status == mp::ExitStatus::killed_by(SIGKILL) && killed_from_outside(seen.pid);
     if (!matches && chaos) ctx_.count("pool.tasks lost with a worker SIGKILLed from outside");
     ctx_.check("every task ends with the outcome its kind asks for", matches || chaos,
                "task " + std::to_string(id) + " (" + kind_name(kind) + ") ended with " +
@@ -315,7 +323,8 @@ class PoolSoak {
         try {
           auto values = pool->map(soak_task, codes, std::move(mo));
           drain_started();
-          for (std::size_t i = 0; i < ids.size(); ++i) evaluate(ids[i], classify(values.at(i), nullptr));
+          for (std::size_t i = 0; i < ids.size(); ++i)
+            evaluate(ids[i], classify(values.at(i), nullptr));
         } catch (...) {
           // map fails as a whole with its first error; the other chunks go on.
           auto e = std::current_exception();
@@ -382,7 +391,8 @@ class PoolSoak {
       process_arrivals();
     }
     ctx_.check("every task of a joined pool has ended (callbacks included)", in_flight_ == 0,
-               std::to_string(in_flight_) + " apply_async tasks never ended after join() in epoch " +
+               std::to_string(in_flight_) +
+                   " apply_async tasks never ended after join() in epoch " +
                    std::to_string(epoch_->number));
     ctx_.count("pool.epochs");
   }

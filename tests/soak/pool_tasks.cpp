@@ -24,15 +24,24 @@ std::optional<mp::Queue<StartRecord>> g_started;
 
 const char* kind_name(Kind kind) {
   switch (kind) {
-    case Kind::ok: return "ok";
-    case Kind::slow: return "slow";
-    case Kind::throws: return "throws";
-    case Kind::segv: return "segfaults";
-    case Kind::abort: return "aborts";
-    case Kind::exit3: return "exit(3)";
-    case Kind::hang: return "hangs";
-    case Kind::alloc: return "allocates 48 MiB";
-    case Kind::count: break;
+    case Kind::ok:
+      return "ok";
+    case Kind::slow:
+      return "slow";
+    case Kind::throws:
+      return "throws";
+    case Kind::segv:
+      return "segfaults";
+    case Kind::abort:
+      return "aborts";
+    case Kind::exit3:
+      return "exit(3)";
+    case Kind::hang:
+      return "hangs";
+    case Kind::alloc:
+      return "allocates 48 MiB";
+    case Kind::count:
+      break;
   }
   return "?";
 }
@@ -112,13 +121,17 @@ Seen classify(std::int64_t value, const std::exception_ptr& error) {
 
 std::string outcome_label(const Seen& s) {
   switch (s.what) {
-    case Seen::What::value: return "value";
-    case Seen::What::remote: return "RemoteError";
-    case Seen::What::timeout: return "TaskTimeoutError";
+    case Seen::What::value:
+      return "value";
+    case Seen::What::remote:
+      return "RemoteError";
+    case Seen::What::timeout:
+      return "TaskTimeoutError";
     case Seen::What::lost:
       if (s.status.killed()) return "WorkerLost(" + mp::signal_name(s.status.value) + ")";
       return "WorkerLost(exit " + std::to_string(s.status.value) + ")";
-    case Seen::What::other: return "other error";
+    case Seen::What::other:
+      return "other error";
   }
   return "?";
 }
@@ -134,12 +147,16 @@ bool outcome_matches(Kind kind, std::int64_t id, const Seen& s) {
       return s.what == Seen::What::value && s.value == expected_value(id);
     case Kind::throws:
       return s.what == Seen::What::remote && s.text == expected_message(id);
-    case Kind::segv: return killed_by(SIGSEGV);
-    case Kind::abort: return killed_by(SIGABRT);
+    case Kind::segv:
+      return killed_by(SIGSEGV);
+    case Kind::abort:
+      return killed_by(SIGABRT);
     case Kind::exit3:
       return s.what == Seen::What::lost && s.status == mp::ExitStatus::exited_with(3);
-    case Kind::hang: return s.what == Seen::What::timeout;
-    case Kind::count: break;
+    case Kind::hang:
+      return s.what == Seen::What::timeout;
+    case Kind::count:
+      break;
   }
   return false;
 }

@@ -98,13 +98,14 @@ std::string queue_state(const mp::Queue<Item>& q) {
   if (p == MAP_FAILED) return "(cannot map the queue)";
   const auto& h = *static_cast<const mp::detail::queue::Header*>(p);
   std::string out = "maxsize " + std::to_string(h.maxsize) + ", capacity " +
-                    std::to_string(h.capacity) + ", put_count " + std::to_string(h.put_count.load()) +
-                    ", get_count " + std::to_string(h.get_count.load()) + ", tail " +
-                    std::to_string(h.tail.load()) + ", head " + std::to_string(h.head.load()) +
-                    ", producers waiting " + std::to_string(h.producers_waiting.load()) +
-                    ", consumers waiting " + std::to_string(h.consumers_waiting.load()) +
-                    ", put_lock owner " + std::to_string(h.put_lock.__data.__owner) +
-                    ", get_lock owner " + std::to_string(h.get_lock.__data.__owner);
+                    std::to_string(h.capacity) + ", put_count " +
+                    std::to_string(h.put_count.load()) + ", get_count " +
+                    std::to_string(h.get_count.load()) + ", tail " + std::to_string(h.tail.load()) +
+                    ", head " + std::to_string(h.head.load()) + ", producers waiting " +
+                    std::to_string(h.producers_waiting.load()) + ", consumers waiting " +
+                    std::to_string(h.consumers_waiting.load()) + ", put_lock owner " +
+                    std::to_string(h.put_lock.__data.__owner) + ", get_lock owner " +
+                    std::to_string(h.get_lock.__data.__owner);
   ::munmap(p, mp::detail::queue::kHeaderSize);
   return out;
 }
@@ -127,7 +128,8 @@ void producer_main(mp::Queue<Item> q, mp::SharedMemory shm, std::uint32_t produc
 }
 
 // In a relay: q1 to q2 until told to stop; `held` names the item in hand.
-void relay_main(mp::Queue<Item> from, mp::Queue<Item> to, mp::SharedMemory shm, std::uint32_t held) {
+void relay_main(mp::Queue<Item> from, mp::Queue<Item> to, mp::SharedMemory shm,
+                std::uint32_t held) {
   while (slot(shm, kStopSlot).load() == 0) {
     auto item = from.get(std::chrono::milliseconds(20));
     if (!item) continue;
@@ -188,10 +190,11 @@ class QueueRound {
  private:
   void start_producer(std::uint32_t index) {
     auto count = static_cast<std::uint32_t>(20 + rng_.below(300));
-    mp::ProcessOptions o{.name = "soak-producer", .daemon = true,
-                         .start_method = ctx_.process_method(rng_)};
+    mp::ProcessOptions o{
+        .name = "soak-producer", .daemon = true, .start_method = ctx_.process_method(rng_)};
     producers_.push_back(
-        Producer{index, count, mp::Process(std::move(o), producer_main, q1_, shm_, index, count, rng_.next())});
+        Producer{index, count,
+                 mp::Process(std::move(o), producer_main, q1_, shm_, index, count, rng_.next())});
     producers_.back().process.start();
     ctx_.count("queue.producers started");
     ctx_.count("queue.items to put", count);
@@ -199,8 +202,8 @@ class QueueRound {
 
   void start_relay() {
     auto held = next_relay_slot_++;
-    mp::ProcessOptions o{.name = "soak-relay", .daemon = true,
-                         .start_method = ctx_.process_method(rng_)};
+    mp::ProcessOptions o{
+        .name = "soak-relay", .daemon = true, .start_method = ctx_.process_method(rng_)};
     relays_.push_back(Relay{held, mp::Process(std::move(o), relay_main, q1_, q2_, shm_, held)});
     relays_.back().process.start();
     ctx_.count("queue.relays started");
@@ -313,8 +316,10 @@ class QueueRound {
     for (auto& r : relays_) {
       if (!r.killed) continue;
       std::int64_t held = slot(shm_, r.slot).load();
-      if (held > 0) held_by_killed.insert(held);
-      else ++unexplained_allowed;  // killed between get() and its note
+      if (held > 0)
+        held_by_killed.insert(held);
+      else
+        ++unexplained_allowed;  // killed between get() and its note
     }
     long missing = 0, unexplained = 0, maybe = 0;
     std::string detail;

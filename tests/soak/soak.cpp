@@ -54,16 +54,26 @@ soak::Options parse(int argc, char** argv) {
       if (i + 1 >= argc) usage("missing value after " + a);
       return std::string(argv[++i]);
     };
-    if (a == "--seconds") o.seconds = std::stod(value());
-    else if (a == "--seed") o.seed = std::stoull(value());
-    else if (a == "--start-method") o.start_method = value();
-    else if (a == "--storm-child") o.storm_child = true;
-    else if (a == "--no-pool") o.no_pool = true;
-    else if (a == "--no-queue") o.no_queue = true;
-    else if (a == "--no-storm") o.no_storm = true;
-    else if (a == "--no-producer-kills") o.kill_producers = false;
-    else if (a == "--no-relay-kills") o.kill_relays = false;
-    else usage("unknown option " + a);
+    if (a == "--seconds")
+      o.seconds = std::stod(value());
+    else if (a == "--seed")
+      o.seed = std::stoull(value());
+    else if (a == "--start-method")
+      o.start_method = value();
+    else if (a == "--storm-child")
+      o.storm_child = true;
+    else if (a == "--no-pool")
+      o.no_pool = true;
+    else if (a == "--no-queue")
+      o.no_queue = true;
+    else if (a == "--no-storm")
+      o.no_storm = true;
+    else if (a == "--no-producer-kills")
+      o.kill_producers = false;
+    else if (a == "--no-relay-kills")
+      o.kill_relays = false;
+    else
+      usage("unknown option " + a);
   }
   const std::string& m = o.start_method;
   if (m != "fork" && m != "spawn" && m != "forkserver" && m != "mixed")
@@ -96,8 +106,9 @@ std::thread start_part(soak::Context& ctx, const std::string& name, std::functio
 // Watches the parts until all are done: one stuck (silent for 120 s) or
 // the whole run past its end by 300 s ends the process with what was pending.
 void watchdog(soak::Context& ctx, soak::Resources& res, const std::vector<std::string>& parts) {
-  auto warm_at = ctx.started() + std::chrono::duration_cast<soak::Clock::duration>(
-                                     std::chrono::duration<double>(std::min(30.0, ctx.options().seconds / 4)));
+  auto warm_at =
+      ctx.started() + std::chrono::duration_cast<soak::Clock::duration>(
+                          std::chrono::duration<double>(std::min(30.0, ctx.options().seconds / 4)));
   auto hard_end = ctx.end() + 300s;
   auto next_sample = warm_at;
   for (;;) {

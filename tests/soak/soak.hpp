@@ -76,7 +76,9 @@ class Context {
   void cut_short() noexcept { cut_.store(true); }
 
   // A random source for one thread of one part, derived from the seed.
-  Rng rng(std::uint64_t stream) const { return Rng(options_.seed * 0x9E3779B97F4A7C15ULL + stream); }
+  Rng rng(std::uint64_t stream) const {
+    return Rng(options_.seed * 0x9E3779B97F4A7C15ULL + stream);
+  }
 
   // The start method for a Process (the parent is multi-threaded: fork is
   // never used for a Process; with --start-method fork they use forkserver).

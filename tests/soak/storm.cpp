@@ -147,7 +147,8 @@ void run_storm_part(Context& ctx, const std::string& self) {
   Rng rng = ctx.rng(4);
   int number = 0;
   auto first = std::min(3.0, ctx.options().seconds / 4);
-  auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(first));
+  auto next = Clock::now() +
+              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(first));
   while (!ctx.over()) {
     ctx.doing("storm", "waiting for the next storm");
     if (Clock::now() < next) {
@@ -155,15 +156,28 @@ void run_storm_part(Context& ctx, const std::string& self) {
       continue;
     }
     std::vector<std::string> signals{"TERM", "INT", "HUP"};
-    for (std::size_t i = signals.size(); i > 1; --i) std::swap(signals[i - 1], signals[rng.below(i)]);
+    for (std::size_t i = signals.size(); i > 1; --i)
+      std::swap(signals[i - 1], signals[rng.below(i)]);
     bool leader_only = rng.chance(0.3);
-    std::vector<std::string> args{SOAK_SIGNAL_DRIVER, "--ready", "storm ready", "--signals",
-                                  signals[0] + "," + signals[1] + "," + signals[2], "--count",
-                                  "1000", "--expect-exit", "129,130,143", "--within-ms", "10000",
-                                  "--stderr-lines", "1", "--once", "orderly shutdown"};
+    std::vector<std::string> args{SOAK_SIGNAL_DRIVER,
+                                  "--ready",
+                                  "storm ready",
+                                  "--signals",
+                                  signals[0] + "," + signals[1] + "," + signals[2],
+                                  "--count",
+                                  "1000",
+                                  "--expect-exit",
+                                  "129,130,143",
+                                  "--within-ms",
+                                  "10000",
+                                  "--stderr-lines",
+                                  "1",
+                                  "--once",
+                                  "orderly shutdown"};
     if (leader_only) args.emplace_back("--leader-only");
-    for (auto a : {std::string("--"), self, std::string("--storm-child"), std::string("--start-method"),
-                   ctx.options().start_method, std::string("--seed"), std::to_string(rng.next() >> 1)}) {
+    for (auto a :
+         {std::string("--"), self, std::string("--storm-child"), std::string("--start-method"),
+          ctx.options().start_method, std::string("--seed"), std::to_string(rng.next() >> 1)}) {
       args.push_back(a);
     }
     ctx.doing("storm", "storm " + std::to_string(number) + " running");

@@ -88,15 +88,17 @@ void check_resources(Context& ctx, Resources& res, pid_t zygote) {
   res.rss_end_kib = rss_kib();
   if (res.rss_warm_kib < 0) res.rss_warm_kib = res.rss_start_kib;
   long growth = res.rss_end_kib - res.rss_warm_kib;
-  ctx.check("the parent's RSS is flat after the warm-up (growth under max(8 MiB, 10 %))",
-            growth <= rss_allowance_kib(res.rss_warm_kib),
-            "RSS after the warm-up " + mib(res.rss_warm_kib) + ", at the end " + mib(res.rss_end_kib));
+  ctx.check(
+      "the parent's RSS is flat after the warm-up (growth under max(8 MiB, 10 %))",
+      growth <= rss_allowance_kib(res.rss_warm_kib),
+      "RSS after the warm-up " + mib(res.rss_warm_kib) + ", at the end " + mib(res.rss_end_kib));
 }
 
 void print_summary(const Context& ctx, const Resources& res) {
   auto seconds = std::chrono::duration<double>(res.duration).count();
   std::printf("\n=== soak summary (seed %llu, start method %s) ===\n",
-              static_cast<unsigned long long>(ctx.options().seed), ctx.options().start_method.c_str());
+              static_cast<unsigned long long>(ctx.options().seed),
+              ctx.options().start_method.c_str());
   std::printf("duration: %.1f s (asked: %.0f s)\n", seconds, ctx.options().seconds);
   std::string group;
   for (const auto& [name, n] : ctx.counters()) {

@@ -54,8 +54,8 @@ class SupervisorRound {
       mp::ChildOptions o{.restart = mp::Restart::permanent,
                          .shutdown_timeout = std::chrono::milliseconds(2000),
                          .process = {.start_method = ctx_.process_method(rng_)}};
-      sup.add(mp::ChildSpec::function("child-" + std::to_string(i), std::move(o),
-                                      supervised_child, started_, i));
+      sup.add(mp::ChildSpec::function("child-" + std::to_string(i), std::move(o), supervised_child,
+                                      started_, i));
     }
     mp::SupervisorReport report;
     std::thread runner([&] { report = sup.run(); });
