@@ -54,7 +54,9 @@ void check_children(Context& ctx, pid_t zygote) {
 }
 
 long lowest(const std::vector<long>& v) {
-  return *std::min_element(v.begin(), v.end());
+  long low = v.empty() ? 0 : v.front();
+  for (long x : v) low = std::min(low, x);
+  return low;
 }
 
 // While running, the parent's RSS moves with the work in hand (items of
