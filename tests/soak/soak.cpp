@@ -5,7 +5,7 @@
 //
 //   soak [--seconds N] [--seed S] [--start-method fork|spawn|forkserver|mixed]
 //        [--no-pool] [--no-queue] [--no-storm]
-//        [--no-producer-kills] [--no-relay-kills]
+//        [--no-producer-kills] [--no-relay-kills] [--no-rss-check]
 //
 // The seed is printed first: `--seed S` replays the same random choices
 // (the timing of a multi-process run is not replayable, the choices are).
@@ -40,7 +40,7 @@ namespace {
   std::fprintf(stderr,
                "soak: %s\nusage: soak [--seconds N] [--seed S] "
                "[--start-method fork|spawn|forkserver|mixed] [--no-pool] [--no-queue] "
-               "[--no-storm] [--no-producer-kills] [--no-relay-kills]\n",
+               "[--no-storm] [--no-producer-kills] [--no-relay-kills] [--no-rss-check]\n",
                why.c_str());
   std::exit(2);
 }

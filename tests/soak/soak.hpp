@@ -38,6 +38,8 @@ struct Options {
   bool no_pool = false, no_queue = false, no_storm = false;
   // The queue part's kills (to narrow down a failure): both by default.
   bool kill_producers = true, kill_relays = true;
+  // Sanitizer builds: their allocator keeps freed memory (quarantine).
+  bool rss_check = true;
 };
 
 // A seeded random source; one per thread (not thread-safe).
