@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <optional>
 #include <string>
+#include <thread>
 
+#include "helpers/start_methods.hpp"
 #include "helpers/test_pipe.hpp"
 #include "multiproc/multiproc.hpp"
 #include "queue/impl.hpp"
@@ -21,6 +25,26 @@ int g_hook_fd = -1;
 void report_and_stop() {
   (void)!write(g_hook_fd, "w", 1);
   for (;;) pause();
+}
+
+// In a child: where it says it stopped at the test hook.
+std::optional<mp::Event> g_at_hook;
+
+void stop_at_hook() {
+  g_at_hook->set();
+  for (;;) pause();
+}
+
+// Stops inside put(), holding the producers' lock, just before committing.
+void hold_the_put_lock(mp::Queue<std::string> q, mp::Event at_hook) {
+  g_at_hook.emplace(std::move(at_hook));
+  mp::detail::queue::g_test_hook_before_commit = stop_at_hook;
+  q.put("held");
+}
+
+void put_one(mp::Queue<std::string> q, mp::Event started) {
+  started.set();
+  q.put("after");
 }
 
 std::string large(char fill) {
@@ -66,3 +90,40 @@ TEST(SoakRegression, DISABLED_AConsumerKilledAfterReadingALargeItemLeavesItIntac
   EXPECT_TRUE(first == large('A')) << "the first item came back as " << first.substr(0, 8) << "...";
   EXPECT_EQ(q.get(), large('B'));
 }
+
+// Soak: `soak --seconds 600` (seed 1266938637, round 2559; also seed
+// 288666490, round 20): "queue rounds end in time" fails. A producer waits
+// forever in futex_wait on the queue's put_lock (futex word 0x80000c09:
+// FUTEX_WAITERS | TID 3081, the producer SIGKILLed in that round) while the
+// queue is empty (put_count == get_count, head == tail) and the consumers
+// wait for data: the owner died, yet the lock was never marked
+// FUTEX_OWNER_DIED and the waiter never woken. Whether this test reproduces
+// it (and with which start method) says where the robust-list handling is
+// missing; see the report of the soak branch.
+class SoakRegressionPutLock : public ::testing::TestWithParam<mp::StartMethod> {};
+
+TEST_P(SoakRegressionPutLock, AProducerKilledHoldingThePutLockReleasesAWaitingProducer) {
+  using namespace std::chrono_literals;
+  mp::Queue<std::string> q;
+  mp::Event at_hook, started;
+  mp::Process holder({.start_method = GetParam()}, hold_the_put_lock, q, at_hook);
+  holder.start();
+  ASSERT_TRUE(at_hook.wait(60s));
+  mp::Process waiter({.start_method = GetParam()}, put_one, q, started);
+  waiter.start();
+  ASSERT_TRUE(started.wait(60s));
+  // The state under test: the waiter blocked on the lock the holder has.
+  std::this_thread::sleep_for(200ms);
+  holder.kill();
+  holder.join();
+  bool ended = waiter.join(10s);
+  EXPECT_TRUE(ended) << "the waiting producer is still blocked 10 s after the holder died";
+  if (!ended) {
+    waiter.kill();
+    waiter.join();
+  }
+  EXPECT_EQ(q.get(1s), std::optional<std::string>("after"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, SoakRegressionPutLock, mp::testing::kAllStartMethods,
+                         mp::testing::start_method_name);

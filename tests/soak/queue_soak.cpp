@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -92,20 +93,29 @@ std::string where(pid_t pid) {
          read_line(base + "/syscall");
 }
 
+std::string hex(int word) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%x", static_cast<unsigned>(word));
+  return buffer;
+}
+
 // For a stuck round: the queue's shared counters (src/queue/layout.hpp).
+// A lock word is FUTEX_WAITERS (0x80000000) | FUTEX_OWNER_DIED (0x40000000)
+// | the owner's TID.
 std::string queue_state(const mp::Queue<Item>& q) {
   void* p = ::mmap(nullptr, mp::detail::queue::kHeaderSize, PROT_READ, MAP_SHARED, q.fd(), 0);
   if (p == MAP_FAILED) return "(cannot map the queue)";
   const auto& h = *static_cast<const mp::detail::queue::Header*>(p);
-  std::string out = "maxsize " + std::to_string(h.maxsize) + ", capacity " +
-                    std::to_string(h.capacity) + ", put_count " +
-                    std::to_string(h.put_count.load()) + ", get_count " +
-                    std::to_string(h.get_count.load()) + ", tail " + std::to_string(h.tail.load()) +
-                    ", head " + std::to_string(h.head.load()) + ", producers waiting " +
-                    std::to_string(h.producers_waiting.load()) + ", consumers waiting " +
-                    std::to_string(h.consumers_waiting.load()) + ", put_lock owner " +
-                    std::to_string(h.put_lock.__data.__owner) + ", get_lock owner " +
-                    std::to_string(h.get_lock.__data.__owner);
+  std::string out =
+      "maxsize " + std::to_string(h.maxsize) + ", capacity " + std::to_string(h.capacity) +
+      ", put_count " + std::to_string(h.put_count.load()) + ", get_count " +
+      std::to_string(h.get_count.load()) + ", tail " + std::to_string(h.tail.load()) + ", head " +
+      std::to_string(h.head.load()) + ", producers waiting " +
+      std::to_string(h.producers_waiting.load()) + ", consumers waiting " +
+      std::to_string(h.consumers_waiting.load()) + ", put_lock word " +
+      hex(h.put_lock.__data.__lock) + " owner " + std::to_string(h.put_lock.__data.__owner) +
+      ", get_lock word " + hex(h.get_lock.__data.__lock) + " owner " +
+      std::to_string(h.get_lock.__data.__owner);
   ::munmap(p, mp::detail::queue::kHeaderSize);
   return out;
 }
@@ -142,6 +152,7 @@ void relay_main(mp::Queue<Item> from, mp::Queue<Item> to, mp::SharedMemory shm,
 struct Producer {
   std::uint32_t index = 0;
   std::uint32_t count = 0;
+  mp::StartMethod method = mp::StartMethod::spawn;
   mp::Process process;
   bool killed = false;
 };
@@ -190,10 +201,10 @@ class QueueRound {
  private:
   void start_producer(std::uint32_t index) {
     auto count = static_cast<std::uint32_t>(20 + rng_.below(300));
-    mp::ProcessOptions o{
-        .name = "soak-producer", .daemon = true, .start_method = ctx_.process_method(rng_)};
+    mp::StartMethod method = ctx_.process_method(rng_);
+    mp::ProcessOptions o{.name = "soak-producer", .daemon = true, .start_method = method};
     producers_.push_back(
-        Producer{index, count,
+        Producer{index, count, method,
                  mp::Process(std::move(o), producer_main, q1_, shm_, index, count, rng_.next())});
     producers_.back().process.start();
     ctx_.count("queue.producers started");
@@ -262,7 +273,9 @@ class QueueRound {
   std::string stuck_report() {
     std::string out = "round " + std::to_string(number_) + ": producers still running after 60 s;";
     for (auto& p : producers_) {
-      out += " producer " + std::to_string(p.index) + (p.killed ? " (killed)" : "") + " put " +
+      out += " producer " + std::to_string(p.index) + " (pid " +
+             std::to_string(p.process.pid().value_or(0)) + ", " +
+             std::string(mp::to_string(p.method)) + (p.killed ? ", killed" : "") + ") put " +
              std::to_string(slot(shm_, p.index).load()) + " of " + std::to_string(p.count);
       if (p.process.is_alive()) out += ", " + where(*p.process.pid());
       out += ";";
