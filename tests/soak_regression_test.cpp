@@ -92,14 +92,22 @@ TEST(SoakRegression, DISABLED_AConsumerKilledAfterReadingALargeItemLeavesItIntac
 }
 
 // Soak: `soak --seconds 600` (seed 1266938637, round 2559; also seed
-// 288666490, round 20): "queue rounds end in time" fails. A producer waits
-// forever in futex_wait on the queue's put_lock (futex word 0x80000c09:
-// FUTEX_WAITERS | TID 3081, the producer SIGKILLed in that round) while the
+// 288666490, round 20): "queue rounds end in time" fails, about once in ten
+// minutes. A producer waits forever in futex_wait on the queue's put_lock
+// (futex word 0x80000c09: FUTEX_WAITERS | TID 3081, with __owner 0) while the
 // queue is empty (put_count == get_count, head == tail) and the consumers
-// wait for data: the owner died, yet the lock was never marked
-// FUTEX_OWNER_DIED and the waiter never woken. Whether this test reproduces
-// it (and with which start method) says where the robust-list handling is
-// missing; see the report of the soak branch.
+// wait for data: the lock's owner is gone, yet the word was never marked
+// FUTEX_OWNER_DIED and the waiter never woken. __owner 0 with the TID still
+// in the word is the state inside pthread_mutex_unlock of a robust mutex
+// (after DEQUEUE, before the exchange), or of a lock whose owner's TID in the
+// word is not its real TID (the kernel then skips it at exit).
+//
+// This test kills the holder at a quiet point (the hook before commit, the
+// lock fully taken) with a producer already waiting, for each start method:
+// it PASSES, so the hang needs a narrower window (a SIGKILL inside the lock
+// or unlock) that no hook reaches yet. Kept as a guard for the path that
+// works; the soak's stuck-round report (each producer's PID and start method,
+// the futex words) is what will tell which process's TID is in the word.
 class SoakRegressionPutLock : public ::testing::TestWithParam<mp::StartMethod> {};
 
 TEST_P(SoakRegressionPutLock, AProducerKilledHoldingThePutLockReleasesAWaitingProducer) {
