@@ -267,9 +267,12 @@ class PoolSoak {
     bool chaos = seen.what == Seen::What::lost &&
                  seen.status == mp::ExitStatus::killed_by(SIGKILL) && killed_from_outside(seen.pid);
     if (!matches && chaos) ctx_.count("pool.tasks lost with a worker SIGKILLed from outside");
-    ctx_.check("every task ends with the outcome its kind asks for", matches || chaos,
-               "task " + std::to_string(id) + " (" + kind_name(kind) + ") ended with " +
-                   outcome_label(seen) + ": " + seen.text);
+    ctx_.check(
+        "every task ends with the outcome its kind asks for", matches || chaos,
+        "task " + std::to_string(id) + " (" + kind_name(kind) + ") ended with " +
+            outcome_label(seen) + ": " + seen.text +
+            (started_on != 0 ? " [its start record came from " + std::to_string(started_on) + "]"
+                             : " [no start record: it never got past its put]"));
     if ((seen.what == Seen::What::lost || seen.what == Seen::What::timeout) && started_on != 0 &&
         !shared) {
       ctx_.check("WorkerLost and TaskTimeoutError name the worker that ran the task",
