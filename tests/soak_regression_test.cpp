@@ -148,13 +148,12 @@ void put_n(mp::Queue<int> q, int n) {
 
 }  // namespace
 
-// Soak: `soak --seconds 600`, seed 1301863506, rounds 987 and 2688 ("queue
-// rounds end in time"): a producer sleeps forever in futex_wait on the put
-// lock, expecting the word FUTEX_WAITERS | TID of another producer, while the
-// word is 0 (unlocked) and that producer has finished. A wake-up was lost.
-// How, by the futex words the soak printed: the holder unlocks and wakes one
-// waiter (FUTEX_WAKE, 1); the woken waiter is SIGKILLed before it takes the
-// lock; another producer takes it first through the fast path (0 -> its TID,
+// Soak: `soak --seconds 600`, seed 1301863506 (rounds 987 and 2688) and
+// seed 706877225 (round 3594), "queue rounds end in time": a producer sleeps forever in futex_wait
+// on the put lock, expecting the word FUTEX_WAITERS | TID of another producer, while the word is 0
+// (unlocked) and that producer has finished. A wake-up was lost. How, by the futex words the soak
+// printed: the holder unlocks and wakes one waiter (FUTEX_WAKE, 1); the woken waiter is SIGKILLed
+// before it takes the lock; another producer takes it first through the fast path (0 -> its TID,
 // without FUTEX_WAITERS); the dying waiter's robust-list entry then finds the
 // word owned by a live TID (the kernel wakes nobody), and the next unlock
 // sees no FUTEX_WAITERS (it wakes nobody). A waiter still asleep stays asleep
@@ -166,7 +165,7 @@ void put_n(mp::Queue<int> q, int n) {
 // milliseconds; afterwards the producers that were never killed must finish.
 // NOT A RELIABLE REPRODUCTION YET: it passed in the runs made here (the
 // window, a woken waiter killed before it runs, is narrow); the soak hits it
-// about once per 1,300 queue rounds. Disabled because it takes 15-25 s.
+// about once per 2,500 queue rounds (once a ten-minute run). Disabled because it takes 15-25 s.
 TEST(SoakRegression, DISABLED_ProducersKilledWhileOthersWaitForThePutLockWedgeNone) {
   using namespace std::chrono_literals;
   mp::Queue<int> q(2);
