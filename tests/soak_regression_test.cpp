@@ -55,7 +55,8 @@ std::string large(char fill) {
 
 // Soak: `soak --seconds 90 --no-pool --no-storm` (seed 1184022325 and others;
 // any seed with relay kills): "queue: no item delivered damaged or partial"
-// fails for items of 1 to 3 MiB, about once per ten consumers SIGKILLed.
+// fails for items of 1 to 3 MiB, 3 to 9 times in ten minutes (about one
+// relay SIGKILLed in 30 to 80).
 //
 // The bug: a get() of a large item gives the item's extent back (as the
 // queue's spare extent, read_large's Release) before it moves the head. A
@@ -165,7 +166,8 @@ void put_n(mp::Queue<int> q, int n) {
 // milliseconds; afterwards the producers that were never killed must finish.
 // NOT A RELIABLE REPRODUCTION YET: it passed in the runs made here (the
 // window, a woken waiter killed before it runs, is narrow); the soak hits it
-// about once per 2,500 queue rounds (once a ten-minute run). Disabled because it takes 15-25 s.
+// about once per 2,500 queue rounds (once a ten-minute run). Disabled
+// because it takes 15-25 s.
 TEST(SoakRegression, DISABLED_ProducersKilledWhileOthersWaitForThePutLockWedgeNone) {
   using namespace std::chrono_literals;
   mp::Queue<int> q(2);
