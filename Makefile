@@ -1,7 +1,7 @@
 # The two commands a new user types (README.md):
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run the whole test suite
-# Others: test-asan, test-tsan, coverage, bench, format, format-check, clean.
+# Others: test-asan, test-tsan, soak, coverage, bench, format, format-check, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -21,7 +21,7 @@ WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
-.PHONY: all build-main demo test test-asan test-tsan fuzz coverage bench format format-check clean deps-build deps-test
+.PHONY: all build-main demo test test-asan test-tsan soak fuzz coverage bench format format-check clean deps-build deps-test
 
 all: build-main
 
@@ -75,6 +75,17 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:handle_segv=0 \
 	  ./build-tsan/tests/contain ctest --test-dir build-tsan -j $(JOBS) --output-on-failure --timeout 300 \
 	  -E '^(signals_|example_pool_sigint_ctrl_c)' 
+
+# The soak test (docs/testing.md): SOAK_SECONDS of random work against a
+# Pool, Queues and signal storms with crashes, hangs and kills; then checks
+# that nothing was lost, duplicated or leaked. Not in `make test` (ctest
+# runs it for 5 s as soak_smoke). SOAK_ARGS: e.g. --seed S to replay a run,
+# --start-method fork|spawn|forkserver|mixed.
+SOAK_SECONDS ?= 600
+SOAK_ARGS ?=
+soak: deps-test $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target soak
+	./$(BUILD)/tests/soak --seconds $(SOAK_SECONDS) $(SOAK_ARGS)
 
 # Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
 # corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).
