@@ -75,6 +75,8 @@ soak::Options parse(int argc, char** argv) {
       o.kill_producers = false;
     else if (a == "--no-relay-kills")
       o.kill_relays = false;
+    else if (a == "--no-rss-check")
+      o.rss_check = false;
     else
       usage("unknown option " + a);
   }
