@@ -45,41 +45,6 @@ std::string describe_fd(int fd) {
          (n > 0 ? std::string(target, static_cast<std::size_t>(n)) : "?");
 }
 
-namespace {
-
-bool read_stat(pid_t pid, char& state, pid_t& ppid, std::string& command) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(f, line)) return false;
-  auto open = line.find('(');
-  auto close = line.rfind(')');
-  if (open == std::string::npos || close == std::string::npos) return false;
-  command = line.substr(open + 1, close - open - 1);
-  std::istringstream rest(line.substr(close + 2));
-  return static_cast<bool>(rest >> state >> ppid);
-}
-
-}  // namespace
-
-std::vector<ChildEntry> children_of(pid_t parent) {
-  std::vector<ChildEntry> out;
-  DIR* d = ::opendir("/proc");
-  if (d == nullptr) return out;
-  while (dirent* e = ::readdir(d)) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (*end != '\0' || pid <= 0) continue;
-    char state = '?';
-    pid_t ppid = 0;
-    std::string command;
-    if (read_stat(static_cast<pid_t>(pid), state, ppid, command) && ppid == parent) {
-      out.push_back({static_cast<pid_t>(pid), state, command});
-    }
-  }
-  ::closedir(d);
-  return out;
-}
-
 std::vector<std::string> shm_entries(const std::string& prefix) {
   std::vector<std::string> out;
   DIR* d = ::opendir("/dev/shm");

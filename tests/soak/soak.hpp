@@ -142,12 +142,7 @@ int storm_child_main(const Options& options);
 long rss_kib();
 std::vector<int> open_fds();
 std::string describe_fd(int fd);
-struct ChildEntry {
-  pid_t pid = 0;
-  char state = '?';
-  std::string command{};
-};
-std::vector<ChildEntry> children_of(pid_t parent);
+// Children of a process: multiproc::testing::children_of (helpers/leak_check.hpp).
 std::vector<std::string> shm_entries(const std::string& prefix);
 
 // The name prefix of the named segments this run creates in /dev/shm.

@@ -9,6 +9,8 @@
 #include <string>
 #include <thread>
 
+#include "helpers/leak_check.hpp"
+
 namespace soak {
 
 using namespace std::chrono_literals;
@@ -35,10 +37,10 @@ void check_children(Context& ctx, pid_t zygote) {
   // Children end asynchronously after their last handle reaped them or
   // after the storm driver returned: give them a bounded moment.
   auto deadline = Clock::now() + 5s;
-  std::vector<ChildEntry> left;
+  std::vector<multiproc::testing::ChildEntry> left;
   for (;;) {
     left.clear();
-    for (const auto& c : children_of(::getpid())) {
+    for (const auto& c : multiproc::testing::children_of(::getpid())) {
       if (c.pid != zygote) left.push_back(c);
     }
     if (left.empty() || Clock::now() >= deadline) break;
