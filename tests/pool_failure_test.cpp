@@ -387,14 +387,26 @@ TEST_P(PoolFailures, EndlessImapKeepsMemoryFlat) {
 
 // 8. terminate(), the destructor and close()+join() are bounded, even with a
 // task that ignores SIGTERM.
+// A task that was running when terminate() stopped its worker fails with
+// WorkerLost (it may have done part of its work); one that never started
+// fails with CancelledError, so a caller can tell them apart (issue 14).
 TEST_P(PoolFailures, TerminateIsBoundedWhenATaskIgnoresSigterm) {
-  mp::Pool pool(options());
-  auto r = pool.apply_async(ignore_sigterm_and_hang, 0);
-  started.get();
+  mp::Pool pool(options(1));
+  auto running = pool.apply_async(ignore_sigterm_and_hang, 0);
+  auto queued = pool.apply_async(square, 3);
+  int worker = started.get();
   auto t0 = std::chrono::steady_clock::now();
   pool.terminate();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 30s);
-  EXPECT_THROW(r.get(0s), mp::CancelledError);
+  try {
+    running.get(0s);
+    ADD_FAILURE() << "the running task did not fail";
+  } catch (const mp::WorkerLost& e) {
+    EXPECT_EQ(e.pid(), worker);
+    EXPECT_EQ(e.status(), mp::ExitStatus::killed_by(SIGKILL));
+    EXPECT_NE(std::string(e.what()).find("terminate()"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(queued.get(0s), mp::CancelledError);
   EXPECT_TRUE(pool.worker_pids().empty());
 }
 

@@ -25,8 +25,9 @@
 // starts each worker afresh; both need init(argc, argv).
 //
 // Lifetime: close() then join() waits for every submitted task and ends the
-// workers; terminate() stops now (pending tasks fail with CancelledError,
-// workers get SIGTERM, then SIGKILL after a grace period). The destructor
+// workers; terminate() stops now (tasks that had not started fail with
+// CancelledError, running ones with WorkerLost; workers get SIGTERM, then
+// SIGKILL after a grace period). The destructor
 // terminates, as Python's `with Pool() as p:` does; both are bounded in time
 // and leave no worker behind. A Pool works inside a pool worker.
 //
@@ -690,8 +691,9 @@ class Pool {
 
   // No more tasks; those submitted still run. Then join() waits for them.
   void close() { core().close(); }
-  // Stops now: pending tasks fail with CancelledError, running ones with
-  // WorkerLost; workers get SIGTERM, then SIGKILL after 1 s. Bounded.
+  // Stops now: tasks that had not started fail with CancelledError, running
+  // ones with WorkerLost (they may have done part of their work); workers get
+  // SIGTERM, then SIGKILL after 1 s. Bounded.
   void terminate() {
     if (core_) core_->terminate();
   }

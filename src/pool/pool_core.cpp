@@ -406,7 +406,10 @@ struct PoolCore::Impl {
       case KillReason::cancel:
         return cancelled("the task was cancelled while it ran; its worker was replaced");
       case KillReason::terminate:
-        return cancelled("the pool was terminated while the task ran");
+        // Not CancelledError: that is for a task that never ran. A task the
+        // pool stopped mid-run may have done part of its work (docs/pool.md).
+        return std::make_exception_ptr(
+            WorkerLost(w.pid, status, "was stopped by terminate() while running this task"));
       case KillReason::memory:
       case KillReason::protocol:
         return std::make_exception_ptr(WorkerLost(w.pid, status, w.kill_detail));
