@@ -25,6 +25,7 @@
 #include "multiproc/error.hpp"
 #include "multiproc/init.hpp"
 #include "multiproc/process.hpp"
+#include "multiproc/stop.hpp"
 #include "pool/control_block.hpp"
 #include "pool/messages.hpp"
 #include "pool/worker.hpp"
@@ -157,7 +158,7 @@ struct PoolCore::Impl {
     ProcessOptions options;
     options.name = config.name + "-" + std::to_string(next_worker_number++);
     options.daemon = true;
-    options.ignore_sigint = true;  // Ctrl-C is the parent's to act on
+    options.parent_decides_signals = true;  // group signals are the parent's to act on
     bool direct_fork = method == StartMethod::fork && initial;
     options.start_method =
         method == StartMethod::fork && !initial ? StartMethod::forkserver : method;
@@ -875,7 +876,7 @@ void PoolCore::terminate() {
   if (p.zygote) p.zygote->stop();
 }
 
-void PoolCore::join() {
+void PoolCore::join(const std::stop_token& stop) {
   Impl& p = *impl_;
   {
     std::lock_guard lock(p.mu);
@@ -885,22 +886,26 @@ void PoolCore::join() {
     if (p.state == Impl::State::joined) return;
   }
   // Every task submitted ends (their jobs hold the count).
-  wait(
-      [&p] {
-        if (!p.pending.empty()) return false;
-        for (auto& w : p.workers) {
-          if (!w->inflight.empty()) return false;
-        }
-        return true;
-      },
-      std::nullopt);
+  auto idle = [&p] {
+    if (!p.pending.empty()) return false;
+    for (auto& w : p.workers) {
+      if (!w->inflight.empty()) return false;
+    }
+    return true;
+  };
+  if (stop.stop_possible()) {
+    detail::until_stopped(stop, "Pool::join",
+                          [&](auto slice) { return wait(idle, Clock::now() + slice); });
+  } else {
+    wait(idle, std::nullopt);
+  }
   std::unique_lock lock(p.mu);
   if (p.state == Impl::State::joined) return;
   for (auto& w : p.workers) {
-    WireWriter stop;
-    stop.u32(static_cast<std::uint32_t>(Kind::stop));
+    WireWriter message;
+    message.u32(static_cast<std::uint32_t>(Kind::stop));
     w->stopping = true;
-    if (!p.put(*w, stop.data())) p.kill(*w, KillReason::terminate, "");
+    if (!p.put(*w, message.data())) p.kill(*w, KillReason::terminate, "");
   }
   // No worker will start again: the zygote and the manager end while the
   // workers do (each wake-up costs tens of microseconds here; they overlap).
