@@ -83,7 +83,8 @@ struct HostileParent {
     std::uint64_t mask;
   };
   sigset_t old_mask{};
-  struct sigaction old_usr1 {}, old_usr2 {};
+  struct sigaction old_usr1 {
+  }, old_usr2{};
   KernelSigaction old32{}, old33{};
 
   static void on_usr1(int) {}
@@ -95,7 +96,8 @@ struct HostileParent {
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR2);
     pthread_sigmask(SIG_BLOCK, &block, &old_mask);
-    struct sigaction ignore {}, handle {};
+    struct sigaction ignore {
+    }, handle{};
     ignore.sa_handler = SIG_IGN;
     handle.sa_handler = on_usr1;
     sigaction(SIGUSR2, &ignore, &old_usr2);
@@ -171,7 +173,8 @@ TEST(SignalState, SupervisedCommandStartsClean) {
   // The shell's own state ($$ is the command itself), before it runs anything.
   std::string script =
       "set -- $(sed -n 's/^Sig\\(Blk\\|Ign\\|Cgt\\):\\t//p' /proc/$$/status); "
-      "echo \"$1 $2 $3\" > '" + fifo.path() + "'; exec sleep 600";
+      "echo \"$1 $2 $3\" > '" +
+      fifo.path() + "'; exec sleep 600";
   sup.add(mp::ChildSpec::command("probe", {.argv = {"/bin/sh", "-c", script}}));
   Background bg(sup);
   auto line = fifo.next();

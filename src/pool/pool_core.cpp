@@ -707,14 +707,9 @@ std::uint32_t PoolCore::function_id(PoolRunner runner, const void* fn) {
   w.u32(static_cast<std::uint32_t>(Kind::function));
   w.u32(id);
   CodeRef r = code_ref_of(runner);
-  w.str(r.object);
-  w.u64(r.offset);
+  write_code_ref(w, r);
   w.u32(fn != nullptr ? 1 : 0);
-  if (fn != nullptr) {
-    CodeRef f = code_ref(fn);
-    w.str(f.object);
-    w.u64(f.offset);
-  }
+  if (fn != nullptr) write_function_ref(w, r, code_ref(fn));
   p.function_messages.push_back(std::move(w.data()));
   p.function_ids.emplace(key, id);
   return id;

@@ -48,9 +48,7 @@ ProcessTarget* decode_worker(WireReader& in) {
   std::uint32_t has_init = in.u32();
   if (has_init > 1) throw DecodeError("multiproc: corrupt pool worker setup");
   if (has_init == 1) {
-    CodeRef decoder;
-    decoder.object = in.str();
-    decoder.offset = in.u64();
+    CodeRef decoder = read_code_ref(in);
     init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
   }
   return new WorkerTarget(std::move(c), limits, std::move(init));
@@ -60,13 +58,6 @@ struct Function {
   PoolRunner runner = nullptr;
   const void* callable = nullptr;
 };
-
-CodeRef read_code_ref(WireReader& in) {
-  CodeRef ref;
-  ref.object = in.str();
-  ref.offset = in.u64();
-  return ref;
-}
 
 // The peak resident memory of this process's address space (VmHWM): a task
 // that grew and freed its memory still counts. Not ru_maxrss, which a
@@ -133,8 +124,9 @@ class Worker {
   void define(WireReader& in) {
     std::uint32_t id = in.u32();
     Function f;
-    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(read_code_ref(in));
-    if (in.u32() == 1) f.callable = resolve_code(read_code_ref(in));
+    CodeRef runner = read_code_ref(in);
+    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(runner);
+    if (in.u32() == 1) f.callable = resolve_code(read_function_ref(in, runner));
     functions_[id] = f;
   }
 

@@ -33,9 +33,7 @@ int run_task(const TaskMessage& message, std::span<const int> descriptors, int c
   std::unique_ptr<ProcessTarget> target;
   try {
     WireReader in(message.task, descriptors);
-    CodeRef decoder;
-    decoder.object = in.str();
-    decoder.offset = in.u64();
+    CodeRef decoder = read_code_ref(in);
     target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
     if (in.remaining() != 0) throw DecodeError("multiproc: task has trailing bytes");
   } catch (...) {

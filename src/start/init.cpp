@@ -17,6 +17,7 @@
 #include "start/child_task.hpp"
 #include "start/forkserver.hpp"
 #include "start/program_args.hpp"
+#include "start/program_key.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "start/unix_socket.hpp"
@@ -31,7 +32,7 @@ struct SpawnVariable {
   pid_t parent = 0;
   int death_signal = 0;
   int descriptors = 0;
-  int signals = 0;  // encode_spawn_signals
+  int signals = 0;  // encode_spawn_signals; the key follows (program_key.hpp)
 };
 
 [[noreturn]] void fail_spawned(const std::string& why) {
@@ -47,9 +48,11 @@ SpawnVariable parse_spawn_variable(const char* value) {
   int used = 0;
   if (std::sscanf(value, "%d,%d,%d,%d,%d%n", &version, &v.parent, &v.death_signal, &v.descriptors,
                   &v.signals, &used) != 5 ||
-      v.signals < 0 || v.signals > 3 || value[used] != '\0' || version != 1 || v.parent <= 0 ||
+      v.signals < 0 || v.signals > 3 || value[used] != ',' ||
+      !detail::adopt_program_key(value + used + 1) || version != 1 || v.parent <= 0 ||
       v.death_signal < 0 || v.death_signal >= NSIG || v.descriptors < 0 || v.descriptors > 1024) {
-    fail_spawned(std::string("malformed ") + detail::kSpawnEnv + "='" + value + "'");
+    // Not the value itself: it holds the program's key.
+    fail_spawned(std::string("malformed ") + detail::kSpawnEnv + " variable");
   }
   return v;
 }

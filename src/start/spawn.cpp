@@ -17,6 +17,7 @@
 #include "multiproc/error.hpp"
 #include "process/fork_launcher.hpp"
 #include "start/program_args.hpp"
+#include "start/program_key.hpp"
 #include "sys/syscall.hpp"
 
 extern char** environ;
@@ -147,7 +148,8 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
 
   std::string variable = std::string(kSpawnEnv) + "=1," + std::to_string(::getpid()) + "," +
                          std::to_string(request.death_signal) + "," + std::to_string(count) + "," +
-                         std::to_string(encode_spawn_signals(request.signals));
+                         std::to_string(encode_spawn_signals(request.signals)) + "," +
+                         program_key_hex();
   std::vector<char*> env = child_environment(variable);
   SpawnJob job{&o.actions, &o.attributes, argv, env.data()};
   pid_t pid = launch_from_long_lived_thread(run_spawn, &job);

@@ -2,7 +2,8 @@
 // (/proc/self/exe, with the argv saved by init) through posix_spawn, which is
 // safe from any thread. The child finds, in its environment,
 //   MULTIPROC_SPAWN=<version>,<parent pid>,<death signal>,<descriptor count>,
-//                   <signal policy: encode_spawn_signals, 0 to 3>
+//                   <signal policy: encode_spawn_signals, 0 to 3>,
+//                   <the program's key, 64 hex digits: program_key.hpp>
 // its channel at descriptor 3 and its arguments' descriptors at 4, 5, ...;
 // init (init.cpp) reads the task from the channel and runs it.
 #pragma once

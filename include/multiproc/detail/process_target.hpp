@@ -71,13 +71,12 @@ using TargetDecoder = ProcessTarget* (*)(WireReader&);
 template <class F, class... Args>
 class BoundTarget;
 
+// `decoder` is the trampoline that reads it: a function reference is only
+// accepted with the tag that binds it to that trampoline (code_ref.hpp).
 template <class F>
-F decode_callable(WireReader& in) {
+F decode_callable(WireReader& in, const CodeRef& decoder) {
   if constexpr (std::is_pointer_v<F>) {
-    CodeRef ref;
-    ref.object = in.str();
-    ref.offset = in.u64();
-    return resolve_function<std::remove_pointer_t<F>>(ref);
+    return resolve_function<std::remove_pointer_t<F>>(read_function_ref(in, decoder));
   } else {
     return F{};
   }
@@ -85,8 +84,9 @@ F decode_callable(WireReader& in) {
 
 template <class F, class... Args>
 ProcessTarget* decode_target(WireReader& in) {
-  // Braces: the callable, then the arguments, decoded left to right.
-  return new BoundTarget<F, Args...>{decode_callable<F>(in), get_value<Args>(in)...};
+  F f = decode_callable<F>(in, code_ref_of(&decode_target<F, Args...>));
+  // Braces: the arguments, decoded left to right.
+  return new BoundTarget<F, Args...>{std::move(f), get_value<Args>(in)...};
 }
 
 template <class F, class... Args>
@@ -135,13 +135,8 @@ class BoundTarget final : public ProcessTarget {
           "be sent");
     } else {
       CodeRef decoder = entry_ref<&decode_target<F, Args...>>();
-      out.str(decoder.object);
-      out.u64(decoder.offset);
-      if constexpr (std::is_pointer_v<F>) {
-        CodeRef fn = code_ref_of(f_);
-        out.str(fn.object);
-        out.u64(fn.offset);
-      }
+      write_code_ref(out, decoder);
+      if constexpr (std::is_pointer_v<F>) write_function_ref(out, decoder, code_ref_of(f_));
       std::apply([&out](const auto&... a) { (put_value(out, a), ...); }, args_);
     }
   }
