@@ -1,7 +1,7 @@
 # The two commands a new user types (README.md):
 #   make demo   install what is missing, build, run the demo
 #   make test   install what is missing, build, run the whole test suite
-# Others: test-asan, test-tsan, soak, coverage, bench, format, format-check, clean.
+# Others: package, test-asan, test-tsan, soak, coverage, bench, format, format-check, clean.
 
 JOBS      ?= $(shell nproc)
 BUILD     ?= build
@@ -21,7 +21,7 @@ WERROR := -DMULTIPROC_WERROR=ON
 
 ENSURE := ./scripts/ensure-packages.sh
 
-.PHONY: all build-main demo test test-asan test-tsan soak fuzz coverage bench format format-check clean deps-build deps-test
+.PHONY: all build-main demo package test test-asan test-tsan soak fuzz coverage bench format format-check clean deps-build deps-test
 
 all: build-main
 
@@ -40,6 +40,11 @@ build-main: deps-test $(BUILD)/CMakeCache.txt
 
 demo: build-main
 	./$(BUILD)/examples/demo
+
+# A Debian package (libmultiproc-dev_<version>_<arch>.deb in $(BUILD)/) of the
+# library, headers, CMake package and pkg-config file (cmake/MultiprocPackage.cmake).
+package: build-main
+	cd $(BUILD) && cpack -G DEB
 
 # `contain` fails the run if the suite left a process, a zombie or a
 # /dev/shm entry behind (tests/programs/contain.cpp).

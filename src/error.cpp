@@ -11,10 +11,13 @@ SystemError::SystemError(const std::string& operation, int errnum)
 ForkUnsafeError::ForkUnsafeError(int thread_count)
     : UsageError("multiproc: refusing to fork: this process has " + std::to_string(thread_count) +
                  " threads, and a forked child of a multi-threaded process may deadlock on any "
-                 "lock another thread held (malloc, stdio, a logger). Use the forkserver or spawn "
-                 "start method, fork before starting threads, or set "
-                 "ProcessOptions::allow_fork_with_threads if the child only runs "
-                 "async-signal-safe code"),
+                 "lock another thread held (malloc, stdio, a logger). Fix: write "
+                 "`mp::init(argc, argv, {.forkserver = true});` first thing in main and start "
+                 "with `{.start_method = mp::StartMethod::forkserver}` (or once, early: "
+                 "`mp::set_start_method(mp::StartMethod::forkserver);`); or use "
+                 "mp::StartMethod::spawn; or start the process before any thread; or, if the "
+                 "child only runs async-signal-safe code, "
+                 "`ProcessOptions{.allow_fork_with_threads = true}`"),
       thread_count_(thread_count) {}
 
 RemoteError::RemoteError(ExceptionInfo info)

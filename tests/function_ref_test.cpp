@@ -53,7 +53,8 @@ std::string with_offset_of(std::string bytes, const void* from, const void* to) 
   std::uint64_t a = d::code_ref(from).offset, b = d::code_ref(to).offset;
   auto at = bytes.find(std::string(reinterpret_cast<const char*>(&a), sizeof a));
   EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos) bytes.replace(at, sizeof b, reinterpret_cast<const char*>(&b), sizeof b);
+  if (at != std::string::npos)
+    bytes.replace(at, sizeof b, reinterpret_cast<const char*>(&b), sizeof b);
   return bytes;
 }
 

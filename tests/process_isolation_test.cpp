@@ -232,6 +232,9 @@ TEST(ProcessIsolation, ForkInAThreadedProcessIsRefusedWithTheThreadCount) {
     EXPECT_NE(msg.find("forkserver"), std::string::npos) << msg;
     EXPECT_NE(msg.find("spawn"), std::string::npos) << msg;
     EXPECT_NE(msg.find("allow_fork_with_threads"), std::string::npos) << msg;
+    // The whole fix, as the user writes it (issue 16).
+    EXPECT_NE(msg.find("mp::init(argc, argv, {.forkserver = true});"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("{.start_method = mp::StartMethod::forkserver}"), std::string::npos) << msg;
   }
   gate.write("x");
   other.join();

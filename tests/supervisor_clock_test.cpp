@@ -36,7 +36,7 @@ namespace {
 
 mp::ChildSpec sh(const std::string& name, const std::string& script,
                  mp::ChildOptions options = {}) {
-  return mp::ChildSpec::command(name, {.argv = {"/bin/sh", "-c", script}}, options);
+  return mp::ChildSpec::command(name, options, {.argv = {"/bin/sh", "-c", script}});
 }
 
 }  // namespace

@@ -93,7 +93,7 @@ std::string sh_announce(const std::string& fifo, const std::string& name) {
 
 mp::ChildSpec sh(const std::string& name, const std::string& script,
                  mp::ChildOptions options = {}) {
-  return mp::ChildSpec::command(name, {.argv = {"/bin/sh", "-c", script}}, options);
+  return mp::ChildSpec::command(name, options, {.argv = {"/bin/sh", "-c", script}});
 }
 
 }  // namespace
@@ -387,8 +387,8 @@ TEST(SupervisorBackoff, StopRequestDuringTheBackoffWaitEndsRunAtOnce) {
 // Command launch.
 TEST(SupervisorCommand, ExecFailureIsReportedClearly) {
   mp::Supervisor sup;
-  sup.add(mp::ChildSpec::command("ghost", {.argv = {"no-such-program-anywhere"}},
-                                 {.restart = mp::Restart::temporary}));
+  sup.add(mp::ChildSpec::command("ghost", {.restart = mp::Restart::temporary},
+                                 {.argv = {"no-such-program-anywhere"}}));
   auto report = sup.run();
   EXPECT_EQ(report.reason, mp::StopReason::all_children_ended);
   EXPECT_FALSE(report.ok());
@@ -404,15 +404,13 @@ TEST(SupervisorCommand, EnvironmentAndWorkingDirectoryAreHonoured) {
   std::string cwd = dir.file("");
   mp::Supervisor sup;
   sup.add(mp::ChildSpec::command(
-      "env",
+      "env", {.restart = mp::Restart::transient},
       {.argv = {"sh", "-c", "echo \"$FOO|$(pwd -P)|$MULTIPROC_GROUP_STOP_FD|$HOME\" > fifo"},
        .env = std::vector<std::string>{"FOO=bar", "PATH=/usr/bin:/bin"},
-       .cwd = cwd},
-      {.restart = mp::Restart::transient}));
+       .cwd = cwd}));
   sup.add(mp::ChildSpec::command(
-      "inherit",
-      {.argv = {"sh", "-c", "echo \"inherited:$MP_SUP_TEST_VAR\" > '" + fifo.path() + "'"}},
-      {.restart = mp::Restart::transient}));
+      "inherit", {.restart = mp::Restart::transient},
+      {.argv = {"sh", "-c", "echo \"inherited:$MP_SUP_TEST_VAR\" > '" + fifo.path() + "'"}}));
   ::setenv("MP_SUP_TEST_VAR", "yes", 1);
   auto report = sup.run();
   EXPECT_EQ(report.reason, mp::StopReason::all_children_ended) << report;
@@ -455,6 +453,23 @@ TEST(SupervisorUsage, ClearErrors) {
   EXPECT_THROW(sh("x", "exit 0", {.restart = mp::Restart::permanent, .significant = true}),
                mp::UsageError);
   EXPECT_NO_THROW(sh("x", "exit 0", {.restart = mp::Restart::transient, .significant = true}));
+}
+
+// Both kinds of child take (name, options, what to run), options optional.
+TEST(SupervisorUsage, OptionsComeSecondAndMayBeLeftOutForBothKinds) {
+  auto f = mp::ChildSpec::function(
+      "f", [](int) {}, 1);
+  EXPECT_EQ(f.options().restart, mp::Restart::permanent);
+  EXPECT_FALSE(f.is_command());
+  auto g = mp::ChildSpec::function(
+      "g", {.restart = mp::Restart::temporary}, [](int) {}, 1);
+  EXPECT_EQ(g.options().restart, mp::Restart::temporary);
+  auto c = mp::ChildSpec::command("c", {.argv = {"true"}});
+  EXPECT_EQ(c.options().restart, mp::Restart::permanent);
+  EXPECT_TRUE(c.is_command());
+  auto d = mp::ChildSpec::command("d", {.restart = mp::Restart::temporary}, {.argv = {"true"}});
+  EXPECT_EQ(d.options().restart, mp::Restart::temporary);
+  EXPECT_EQ(d.command()->argv, std::vector<std::string>{"true"});
 }
 
 TEST(SupervisorUsage, RunTwiceConcurrentlyAndAddWhileRunningAreRefused) {

@@ -44,6 +44,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -219,6 +220,37 @@ class Progress {
  private:
   std::function<void(std::size_t, std::size_t)> hook_;
   std::size_t done_ = 0;
+};
+
+// The progress hook of a blocking map, starmap or map_outcomes, detached
+// when the call returns or throws: after Interrupted the tasks go on, and
+// the hook (a lambda over the caller's locals, typically) must not be
+// called once the caller's scope is gone. A call in progress is waited for.
+class ScopedProgress {
+ public:
+  explicit ScopedProgress(MapOptions& options) {
+    if (!options.progress) return;
+    gate_ = std::make_shared<Gate>();
+    gate_->hook = std::move(options.progress);
+    options.progress = [gate = gate_](std::size_t done, std::size_t total) {
+      std::lock_guard lock(gate->mu);
+      if (gate->hook) gate->hook(done, total);
+    };
+  }
+  ~ScopedProgress() {
+    if (!gate_) return;
+    std::lock_guard lock(gate_->mu);
+    gate_->hook = nullptr;
+  }
+  ScopedProgress(const ScopedProgress&) = delete;
+  ScopedProgress& operator=(const ScopedProgress&) = delete;
+
+ private:
+  struct Gate {
+    std::mutex mu;
+    std::function<void(std::size_t, std::size_t)> hook;
+  };
+  std::shared_ptr<Gate> gate_;
 };
 
 // map / map_async / starmap: every item's result in input order; the first
@@ -633,6 +665,7 @@ class Pool {
   template <class F, std::ranges::input_range Range>
   auto map(F&& fn, Range&& items, MapOptions options = {}) {
     std::stop_token stop = options.stop;
+    detail::ScopedProgress progress(options);
     auto r = map_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
     r.get(stop);
     return take(r);
@@ -651,6 +684,7 @@ class Pool {
                   "multiproc: map_outcomes needs a function that returns a value");
     if (options.chunksize == 0) options.chunksize = 1;
     std::stop_token stop = options.stop;
+    detail::ScopedProgress progress(options);
     auto encode = [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); };
     auto r =
         submit_outcomes<detail::OutcomeSink<R>, Fd, Item>(fn, items, std::move(options), encode);
@@ -671,6 +705,7 @@ class Pool {
   template <class F, std::ranges::input_range Range>
   auto starmap(F&& fn, Range&& items, MapOptions options = {}) {
     std::stop_token stop = options.stop;
+    detail::ScopedProgress progress(options);
     auto r = starmap_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
     r.get(stop);
     return take(r);

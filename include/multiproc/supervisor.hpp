@@ -7,8 +7,8 @@
 //   mp::Supervisor sup({.strategy = mp::Strategy::one_for_one,
 //                       .max_restarts = 3, .period = 5s});
 //   sup.add(mp::ChildSpec::function("logger", {.restart = mp::Restart::permanent}, logger));
-//   sup.add(mp::ChildSpec::command("web", {.argv = {"python3", "-m", "http.server"}},
-//                                  {.shutdown_timeout = 2s}));
+//   sup.add(mp::ChildSpec::command("web", {.shutdown_timeout = 2s},
+//                                  {.argv = {"python3", "-m", "http.server"}}));
 //   mp::SupervisorReport report = sup.run(bridge.token());    // until stopped
 //   std::cout << report;
 //   return report.exit_code();
@@ -103,6 +103,9 @@ struct ChildOptions {
 
 class ChildSpec {
  public:
+  // Both kinds take the same arguments in the same order: the name, the
+  // options (optional: {} when left out), then what to run.
+  //
   // A function child: `f(args...)` in a child process, started anew at each
   // restart from fresh copies of `f` and `args` (so they must be copyable;
   // shared objects such as GroupStop, Event or Queue are).
@@ -117,8 +120,18 @@ class ChildSpec {
     };
     return spec;
   }
+  template <class F, class... Args>
+  requires detail::Target<F, Args...> &&
+      (!std::is_same_v<std::decay_t<F>, ChildOptions>)static ChildSpec
+      function(std::string name, F&& f, Args&&... args) {
+    return function(std::move(name), ChildOptions{}, std::forward<F>(f),
+                    std::forward<Args>(args)...);
+  }
   // An external command (UsageError if argv is empty).
-  static ChildSpec command(std::string name, Command command, ChildOptions options = {});
+  static ChildSpec command(std::string name, ChildOptions options, Command command);
+  static ChildSpec command(std::string name, Command command) {
+    return ChildSpec::command(std::move(name), ChildOptions{}, std::move(command));
+  }
 
   const std::string& name() const noexcept { return name_; }
   const ChildOptions& options() const noexcept { return options_; }

@@ -16,7 +16,9 @@ ZygoteClient& instance() {
   static ZygoteClient* z = [] {
     auto* client = new ZygoteClient("forkserver", true);
     client->set_start_hint(
-        "call multiproc::init(argc, argv, {.forkserver = true}) first thing in main");
+        "the forkserver starts too late once threads exist: write "
+        "`mp::init(argc, argv, {.forkserver = true});` first thing in main, before any "
+        "thread is started");
     std::atexit(stop_forkserver);
     g_instance.store(client);
     return client;

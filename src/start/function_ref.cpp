@@ -1,8 +1,9 @@
 // Code references on the wire, and the tag that binds a function to the
 // trampoline that will call it (code_ref.hpp).
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <array>
 #include <cstdint>
@@ -27,23 +28,56 @@ void append(std::string& out, const CodeRef& ref) {
   out.append(reinterpret_cast<const char*>(&ref.offset), sizeof ref.offset);
 }
 
+// HMAC-SHA256 from a library context of our own: it loads no configuration
+// file (the default context reads openssl.cnf, tens of milliseconds, in
+// every spawned child) and leaves the program's own use of OpenSSL alone.
+// Made once; a forked child inherits it ready (warm_up_function_tags).
+class TagEngine {
+ public:
+  TagEngine() : context_(OSSL_LIB_CTX_new()) {
+    if (context_ != nullptr) mac_ = EVP_MAC_fetch(context_, "HMAC", nullptr);
+  }
+  ~TagEngine() = delete;  // lives as long as the process; forks keep it
+
+  Tag tag(const std::string& text) const {
+    Tag out{};
+    EVP_MAC_CTX* ctx = mac_ != nullptr ? EVP_MAC_CTX_new(mac_) : nullptr;
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                           OSSL_PARAM_construct_end()};
+    const ProgramKey& key = program_key();
+    std::size_t length = 0;
+    bool ok = ctx != nullptr && EVP_MAC_init(ctx, key.data(), key.size(), params) == 1 &&
+              EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(text.data()),
+                             text.size()) == 1 &&
+              EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == out.size();
+    EVP_MAC_CTX_free(ctx);
+    if (!ok) throw Error("multiproc: HMAC-SHA256 of a function reference failed (OpenSSL)");
+    return out;
+  }
+
+ private:
+  OSSL_LIB_CTX* context_;
+  EVP_MAC* mac_ = nullptr;
+};
+
+const TagEngine& engine() {
+  static const TagEngine* e = new TagEngine();
+  return *e;
+}
+
 Tag tag_of(const CodeRef& entry, const CodeRef& fn) {
   std::string text;
   append(text, entry);
   append(text, fn);
-  const ProgramKey& key = program_key();
-  Tag tag{};
-  unsigned int length = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(text.data()), text.size(), tag.data(),
-           &length) == nullptr ||
-      length != tag.size()) {
-    throw Error("multiproc: HMAC-SHA256 of a function reference failed (OpenSSL)");
-  }
-  return tag;
+  return engine().tag(text);
 }
 
 }  // namespace
+
+void warm_up_function_tags() {
+  (void)tag_of(CodeRef{}, CodeRef{});
+}
 
 void write_code_ref(WireWriter& out, const CodeRef& ref) {
   out.str(ref.object);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "multiproc/detail/code_ref.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/exit_status.hpp"
 #include "process/child_setup.hpp"
@@ -84,6 +85,7 @@ void ZygoteClient::start_locked() {
                      ": the zygote must be forked while the process has one thread, and it has " +
                      std::to_string(threads) + "; " + hint_);
   }
+  warm_up_function_tags();  // every child of the zygote verifies tags
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     throw SystemError("socketpair", errno);

@@ -15,7 +15,7 @@ ChildSpec::ChildSpec(std::string name, ChildOptions options)
     throw UsageError("ChildSpec '" + name_ + "': negative shutdown_timeout");
 }
 
-ChildSpec ChildSpec::command(std::string name, Command command, ChildOptions options) {
+ChildSpec ChildSpec::command(std::string name, ChildOptions options, Command command) {
   if (command.argv.empty() || command.argv[0].empty())
     throw UsageError("ChildSpec '" + name + "': a command needs a non-empty argv");
   ChildSpec spec(std::move(name), std::move(options));

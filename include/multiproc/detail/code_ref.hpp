@@ -49,6 +49,10 @@ CodeRef read_code_ref(WireReader& in);
 // program's key gives for that trampoline and that function.
 void write_function_ref(WireWriter& out, const CodeRef& entry, const CodeRef& fn);
 CodeRef read_function_ref(WireReader& in, const CodeRef& entry);
+// Readies the tags' HMAC once (OpenSSL's first use costs about a
+// millisecond): called before a zygote is forked, so that its children
+// inherit it ready instead of each paying for it.
+void warm_up_function_tags();
 
 template <class Fn>
 CodeRef code_ref_of(Fn* fn) {
