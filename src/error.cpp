@@ -34,8 +34,8 @@ std::string count_of(std::uint64_t n, const char* what) {
 }
 
 std::string describe_lost(std::uint64_t items, const std::vector<ConsumerLost::Consumer>& held) {
-  std::string s = "JoinableQueue::join: " + count_of(items, "unfinished item") +
-                  " can never be done: ";
+  std::string s =
+      "JoinableQueue::join: " + count_of(items, "unfinished item") + " can never be done: ";
   for (std::size_t i = 0; i < held.size(); ++i) {
     const ConsumerLost::Consumer& c = held[i];
     s += (i == 0 ? "consumer pid " : "; consumer pid ") + std::to_string(c.pid);

@@ -161,8 +161,8 @@ class TaskTimeoutError : public TimeoutError {
 class ConsumerLost : public Error {
  public:
   struct Consumer {
-    pid_t pid;           // the consumer's process
-    pid_t tid;           // its thread (== pid for a process's main thread)
+    pid_t pid;            // the consumer's process
+    pid_t tid;            // its thread (== pid for a process's main thread)
     std::uint64_t items;  // unfinished items it held
   };
   ConsumerLost(std::uint64_t items, std::vector<Consumer> consumers);

@@ -297,8 +297,7 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
       take_item(h, slot, head, head + r.size);
     } else {
       h.head.store(head + r.size, std::memory_order_seq_cst);
-      h.get_count.store(h.get_count.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_seq_cst);
+      h.get_count.store(h.get_count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
     }
     // Only now may a producer reuse the item's pages: a consumer killed
     // before the head moved leaves the item, whole, to the next one (a

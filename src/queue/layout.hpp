@@ -25,7 +25,7 @@
 namespace multiproc::detail::queue {
 
 constexpr std::uint32_t kMagic = 0x5155504d;  // "MPUQ"
-constexpr std::uint32_t kVersion = 2;  // 2: consumer slots
+constexpr std::uint32_t kVersion = 2;         // 2: consumer slots
 constexpr std::size_t kHeaderSize = 4096;
 constexpr std::size_t kPage = 4096;
 
@@ -54,7 +54,7 @@ struct alignas(64) Header {
   std::uint32_t magic;
   std::uint32_t version;
   std::uint32_t type_tag;
-  std::uint32_t flags;  // kJoinable
+  std::uint32_t flags;     // kJoinable
   std::uint64_t capacity;  // ring bytes, a power of two
   std::uint64_t maxsize;   // items; 0: unbounded
   pthread_mutex_t put_lock;

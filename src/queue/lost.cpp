@@ -75,9 +75,9 @@ bool find_lost(QueueCore::Impl& q, std::uint64_t& unfinished, std::vector<LostHo
   if (h.taking_slot.load(std::memory_order_acquire) != 0) repair_if_consumers_idle(h);
   Snapshot s;
   // A take in progress (a live consumer's, or a dead one's not yet
-  // repaired), an item still queued, or one put and taken before the
-  // producer counted it: wait.
-  if (!consistent_snapshot(h, s) || s.taking != 0 || s.done >= s.put || s.got != s.put) {
+  // repaired), or an item still queued: wait. (get_count may pass put_count
+  // for an instant, an item taken before its producer counted it.)
+  if (!consistent_snapshot(h, s) || s.taking != 0 || s.done >= s.put || s.got < s.put) {
     return false;
   }
   auto held = [](const Snapshot::Slot& c) { return c.got > c.done ? c.got - c.done : 0; };
@@ -87,8 +87,8 @@ bool find_lost(QueueCore::Impl& q, std::uint64_t& unfinished, std::vector<LostHo
     const Snapshot::Slot& c = s.slots[i];
     if (held(c) == 0) continue;
     if (c.owner == 0 || !sys::thread_has_ended(c.owner)) return false;
-    holders.push_back({static_cast<pid_t>(c.pid), static_cast<pid_t>(c.owner & 0xffffffffu),
-                       held(c)});
+    holders.push_back(
+        {static_cast<pid_t>(c.pid), static_cast<pid_t>(c.owner & 0xffffffffu), held(c)});
   }
   unfinished = s.put - s.done;
   return !holders.empty();
