@@ -32,6 +32,29 @@ WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why)
 
 namespace {
 
+std::string count_of(std::uint64_t n, const char* what) {
+  return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+}
+
+std::string describe_lost(std::uint64_t items, const std::vector<ConsumerLost::Consumer>& held) {
+  std::string s =
+      "JoinableQueue::join: " + count_of(items, "unfinished item") + " can never be done: ";
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    const ConsumerLost::Consumer& c = held[i];
+    s += (i == 0 ? "consumer pid " : "; consumer pid ") + std::to_string(c.pid);
+    if (c.tid != c.pid) s += " (thread " + std::to_string(c.tid) + ")";
+    s += " ended holding " + count_of(c.items, "item");
+  }
+  return s + " before task_done(); not re-queued (task_done() once per lost item writes it off)";
+}
+
+}  // namespace
+
+ConsumerLost::ConsumerLost(std::uint64_t items, std::vector<Consumer> consumers)
+    : Error(describe_lost(items, consumers)), items_(items), consumers_(std::move(consumers)) {}
+
+namespace {
+
 // "2 s", "0.25 s": as short as the value allows.
 std::string seconds(std::chrono::nanoseconds d) {
   std::ostringstream out;

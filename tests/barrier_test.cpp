@@ -160,6 +160,27 @@ TEST(Barrier, APartyKilledDuringTheActionBreaksTheBarrierForTheOthers) {
   EXPECT_TRUE(barrier.broken());
 }
 
+// What a dead party does (docs/synchronization.md): one killed inside
+// wait() counted as arrived, so its cycle completes; but it never leaves
+// that cycle, so the next wait can only end by its timeout, which breaks
+// the barrier (it used to wait forever, timeout or not).
+TEST(Barrier, APartyKilledWhileWaitingCountsAsArrivedAndTheNextCycleTimesOut) {
+  mp::Barrier barrier(3);
+  mp::Process dead(party_without_timeout, barrier);
+  dead.start();
+  await_waiting(barrier, 1);
+  dead.kill();
+  dead.join();
+  mp::Process other(party, barrier);
+  other.start();
+  int mine = barrier.wait(30s);  // the dead party, the other and this one: 3
+  other.join();
+  EXPECT_NE(*other.exitcode(), kBroken);
+  EXPECT_EQ(mine + *other.exitcode(), 1 + 2);  // indices 1 and 2; the dead one had 0
+  EXPECT_THROW(barrier.wait(50ms), mp::BrokenBarrierError);
+  EXPECT_TRUE(barrier.broken());
+}
+
 TEST(Barrier, FromFdSharesTheBarrier) {
   mp::Barrier barrier(2);
   mp::Barrier adopted = mp::Barrier::from_fd(barrier.fd());

@@ -13,9 +13,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
@@ -151,6 +153,30 @@ class TaskTimeoutError : public TimeoutError {
 
  private:
   pid_t pid_;
+};
+
+// JoinableQueue::join() found unfinished items that can never be done:
+// none is queued, no live consumer holds one, and the consumer threads that
+// took them with get() ended (killed, crashed, or a thread that returned)
+// before their task_done(). The items were not re-queued. items(): how many
+// are unfinished; consumers(): who held them; pid(): the first one's
+// process. Every later join() reports them again, until task_done() is
+// called once for each of them (which writes them off).
+class ConsumerLost : public Error {
+ public:
+  struct Consumer {
+    pid_t pid;            // the consumer's process
+    pid_t tid;            // its thread (== pid for a process's main thread)
+    std::uint64_t items;  // unfinished items it held
+  };
+  ConsumerLost(std::uint64_t items, std::vector<Consumer> consumers);
+  pid_t pid() const noexcept { return consumers_.empty() ? 0 : consumers_.front().pid; }
+  std::uint64_t items() const noexcept { return items_; }
+  const std::vector<Consumer>& consumers() const noexcept { return consumers_; }
+
+ private:
+  std::uint64_t items_;
+  std::vector<Consumer> consumers_;
 };
 
 // A Pool task was cancelled (AsyncResult::cancel), or never started because

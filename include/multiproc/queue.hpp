@@ -182,24 +182,45 @@ class SimpleQueue : public Queue<T> {
 
 // A Queue that also counts unfinished items: every get() is matched by a
 // task_done(), and join() waits until all items put so far are done.
+//
+// join() never waits forever for a consumer that died. The queue knows which
+// consumer thread holds how many unfinished items (the thread that called
+// get() holds the item until a task_done()). When nothing is queued and
+// every unfinished item is held by a thread that has ended — its process was
+// killed or crashed, or the thread returned without task_done() — join(),
+// in each of its forms, throws ConsumerLost naming those consumers and the
+// count, within about 20 ms of that becoming true (docs/queues.md). The
+// items are not re-queued; every later join() throws the same until
+// task_done() is called once per lost item. Items still queued, or held by
+// live consumers, are waited for as usual.
 template <class T>
 class JoinableQueue : public Queue<T> {
  public:
-  using Queue<T>::Queue;
+  explicit JoinableQueue(QueueOptions options = {})
+      : Queue<T>(detail::QueueCore::create({options.maxsize, options.capacity_bytes},
+                                           Encoded<T>::tag(), /*joinable=*/true)) {}
+  explicit JoinableQueue(std::size_t maxsize) : JoinableQueue(QueueOptions{.maxsize = maxsize}) {}
   static JoinableQueue multiproc_import(detail::WireReader& r) {
     return JoinableQueue(Queue<T>::import_core(r));
   }
 
-  // UsageError if called more times than items were put.
+  // UsageError if called more times than items were put. Credited to the
+  // calling thread's items, or to another thread's (of this process first)
+  // when it holds none.
   void task_done() { this->core().task_done(); }
+  // ConsumerLost: see above.
   void join() { (void)this->core().join(std::nullopt); }
-  // False if items were still unfinished after `timeout`.
+  // False if items were still unfinished after `timeout`; ConsumerLost.
   bool join(std::chrono::nanoseconds timeout) {
     return this->core().join(std::chrono::steady_clock::now() + timeout);
   }
+  // Interrupted when `stop` is requested first; ConsumerLost.
   void join(std::stop_token stop) {
     detail::until_stopped(stop, "JoinableQueue::join", [&](auto slice) { return join(slice); });
   }
+
+ private:
+  explicit JoinableQueue(std::shared_ptr<detail::QueueCore> core) : Queue<T>(std::move(core)) {}
 };
 
 }  // namespace multiproc

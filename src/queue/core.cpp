@@ -15,6 +15,7 @@
 #include <string>
 
 #include "multiproc/error.hpp"
+#include "queue/consumers.hpp"
 #include "queue/impl.hpp"
 
 namespace multiproc::detail {
@@ -120,7 +121,8 @@ int QueueCore::Impl::file() const {
 QueueCore::QueueCore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 QueueCore::~QueueCore() = default;
 
-std::shared_ptr<QueueCore> QueueCore::create(const Options& options, std::uint32_t type_tag) {
+std::shared_ptr<QueueCore> QueueCore::create(const Options& options, std::uint32_t type_tag,
+                                             bool joinable) {
   if (options.capacity < kMinCapacity || options.capacity > kMaxCapacity) {
     throw UsageError("Queue: capacity_bytes " + std::to_string(options.capacity) +
                      " is not between 64 KiB and 1 GiB");
@@ -141,6 +143,7 @@ std::shared_ptr<QueueCore> QueueCore::create(const Options& options, std::uint32
   h->type_tag = type_tag;
   h->capacity = capacity;
   h->maxsize = options.maxsize;
+  h->flags = joinable ? kJoinable : 0;
   h->file_end.store(size);
   h->file_size.store(size);
   init_robust_mutex(&h->put_lock);
@@ -242,8 +245,13 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
   Impl& q = *impl_;
   Header& h = *q.header;
   sys::Deadline d = to_sys(deadline);
+  // A JoinableQueue credits each item to the consumer thread's slot.
+  const bool joinable = (h.flags & kJoinable) != 0;
+  const std::uint32_t slot = joinable ? consumer_slot(q) : 0;
   Guard guard(&h.get_lock, d);
   if (!guard.locked()) return false;
+  // A take that the previous holder left half-done: it died.
+  if (joinable && h.taking_slot.load(std::memory_order_relaxed) != 0) repair_take(h);
 
   for (;;) {
     std::uint64_t head = h.head.load(std::memory_order_relaxed);
@@ -285,8 +293,12 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
       failure = std::current_exception();
     }
     if (g_test_hook_before_head_moves != nullptr) g_test_hook_before_head_moves();
-    h.head.store(head + r.size, std::memory_order_seq_cst);
-    h.get_count.store(h.get_count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    if (joinable) {
+      take_item(h, slot, head, head + r.size);
+    } else {
+      h.head.store(head + r.size, std::memory_order_seq_cst);
+      h.get_count.store(h.get_count.load(std::memory_order_relaxed) + 1, std::memory_order_seq_cst);
+    }
     // Only now may a producer reuse the item's pages: a consumer killed
     // before the head moved leaves the item, whole, to the next one (a
     // consumer killed after this line leaves at worst the pages unreclaimed).

@@ -8,6 +8,12 @@
 // only when `tail` moves past it; a get is final only when `head` moves past
 // it. A process that dies holding a lock therefore leaves nothing half-done:
 // the next holder gets EOWNERDEAD and carries on.
+//
+// A JoinableQueue also knows who holds its unfinished items: a slot per
+// consumer thread (ConsumerSlot, src/queue/consumers.hpp) counts the items
+// that thread took and the task_done() calls credited to it, so that join()
+// can tell items held by consumers that have ended from items that may
+// still be done.
 #pragma once
 
 #include <pthread.h>
@@ -19,15 +25,36 @@
 namespace multiproc::detail::queue {
 
 constexpr std::uint32_t kMagic = 0x5155504d;  // "MPUQ"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;         // 2: consumer slots
 constexpr std::size_t kHeaderSize = 4096;
 constexpr std::size_t kPage = 4096;
+
+// Header::flags
+constexpr std::uint32_t kJoinable = 1;  // a JoinableQueue: consumers keep slots
+
+// One consumer thread's account, on its own cache line. `owner` is the
+// thread's identity (ThreadIdentity::word(): TID and start-time tag, as a
+// Lock names its owner); 0: free. A slot is taken with a compare-and-swap
+// of `owner` and kept for the thread's life; one whose owner has ended and
+// holds nothing may be taken over. The thread holds `got - done` items.
+struct alignas(64) ConsumerSlot {
+  std::atomic<std::uint64_t> owner;
+  std::atomic<std::uint32_t> pid;  // the owner's process, for reports
+  std::uint32_t pad;
+  std::atomic<std::uint64_t> got;   // items taken: written under get_lock only
+  std::atomic<std::uint64_t> done;  // task_done() credited: compare-and-swap, never above got
+};
+
+// Slots for this many consumer threads at once, plus one shared by any
+// further ones (kOverflowSlot, whose items are never reported lost).
+constexpr std::uint32_t kConsumerSlots = 48;
+constexpr std::uint32_t kOverflowSlot = kConsumerSlots;
 
 struct alignas(64) Header {
   std::uint32_t magic;
   std::uint32_t version;
   std::uint32_t type_tag;
-  std::uint32_t pad0;
+  std::uint32_t flags;     // kJoinable
   std::uint64_t capacity;  // ring bytes, a power of two
   std::uint64_t maxsize;   // items; 0: unbounded
   pthread_mutex_t put_lock;
@@ -47,6 +74,15 @@ struct alignas(64) Header {
   alignas(64) std::atomic<std::uint64_t> head;  // ring position of the next record
   std::atomic<std::uint64_t> get_count;         // items taken
   std::atomic<std::uint64_t> done_count;        // JoinableQueue: task_done calls
+  // A take in progress (JoinableQueue, under get_lock): slot index + 1, or 0.
+  // The consumer fills the three values below, sets taking_slot, then
+  // stores its slot's got, the head and get_count, and clears taking_slot.
+  // The next holder of get_lock finds a take left half-done by a consumer
+  // that died and completes it (the head moved) or voids it (it did not).
+  std::atomic<std::uint32_t> taking_slot;
+  std::atomic<std::uint64_t> taking_head;   // the head before the take
+  std::atomic<std::uint64_t> taking_got;    // the slot's got after it
+  std::atomic<std::uint64_t> taking_count;  // get_count after it
 
   // Sleeping: futex sequence words, bumped only when someone waits.
   alignas(64) std::atomic<std::uint32_t> data_seq;
@@ -56,6 +92,8 @@ struct alignas(64) Header {
   std::atomic<std::uint32_t> producers_waiting;
   alignas(64) std::atomic<std::uint32_t> done_seq;
   std::atomic<std::uint32_t> joiners;
+
+  ConsumerSlot slots[kConsumerSlots + 1];
 };
 static_assert(sizeof(Header) <= kHeaderSize);
 

@@ -7,8 +7,10 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "multiproc/error.hpp"
+#include "queue/consumers.hpp"
 #include "queue/impl.hpp"
 #include "sys/futex.hpp"
 #include "sys/tsan.hpp"
@@ -115,14 +117,41 @@ void QueueCore::task_done() {
       throw UsageError("JoinableQueue::task_done() called more times than there were items");
     }
   } while (!h.done_count.compare_exchange_weak(done, done + 1));
+  // After the count, so that a join() looking in between sees this
+  // consumer still holding the item (and waits), never the reverse.
+  if ((h.flags & kJoinable) != 0) credit_task_done(*impl_);
   if (done + 1 == h.put_count.load()) wake_sleepers(h.done_seq, h.joiners);
 }
 
+namespace {
+
+// How often a waiting join() looks for unfinished items held by consumers
+// that have ended (docs/queues.md states the bound).
+constexpr std::chrono::milliseconds kJoinCheck{20};
+
+[[noreturn]] void throw_lost(std::uint64_t unfinished, const std::vector<LostHolder>& holders) {
+  std::vector<ConsumerLost::Consumer> consumers;
+  consumers.reserve(holders.size());
+  for (const LostHolder& l : holders) consumers.push_back({l.pid, l.tid, l.items});
+  throw ConsumerLost(unfinished, std::move(consumers));
+}
+
+}  // namespace
+
 bool QueueCore::join(const Deadline& deadline) {
-  Header& h = *impl_->header;
+  Impl& q = *impl_;
+  Header& h = *q.header;
   auto all_done = [&] { return h.done_count.load() >= h.put_count.load(); };
-  if (all_done()) return true;
-  return sleep_until(all_done, h.done_seq, h.joiners, to_sys(deadline));
+  const bool joinable = (h.flags & kJoinable) != 0;
+  sys::Deadline d = to_sys(deadline);
+  std::uint64_t unfinished = 0;
+  std::vector<LostHolder> holders;
+  for (;;) {
+    if (all_done()) return true;
+    if (joinable && find_lost(q, unfinished, holders)) throw_lost(unfinished, holders);
+    if (d.expired()) return false;
+    if (sleep_until(all_done, h.done_seq, h.joiners, d.capped(kJoinCheck))) return true;
+  }
 }
 
 void QueueCore::add_poller() noexcept {

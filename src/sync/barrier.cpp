@@ -106,8 +106,16 @@ int Barrier::wait_with(std::optional<std::chrono::nanoseconds> timeout) {
   sys::Deadline deadline = timeout ? sys::Deadline::after(*timeout) : sys::Deadline::never();
   BarrierGuard guard(b);
   // A cycle still draining (or resetting) must empty before this one fills.
+  // A party of it that died inside wait() never leaves it: only this wait's
+  // timeout ends the wait then, and breaks the barrier like any timeout.
   while (b.phase == BarrierPhase::draining || b.phase == BarrierPhase::resetting) {
-    guard.wait(sys::Deadline::never());
+    if (!guard.wait(deadline) &&
+        (b.phase == BarrierPhase::draining || b.phase == BarrierPhase::resetting)) {
+      detail::barrier_break(b);
+      throw_broken(
+          "timed out waiting for the previous cycle's parties to leave (one may have died "
+          "inside wait()); the barrier is now broken");
+    }
   }
   if (b.phase == BarrierPhase::broken) throw_broken("the barrier is broken");
   CountedParty party(b);

@@ -22,7 +22,9 @@ class QueueCore {
   // Receives one item's bytes; they are valid only during the call.
   using Consumer = void (*)(void* context, std::span<const std::byte> bytes);
 
-  static std::shared_ptr<QueueCore> create(const Options& options, std::uint32_t type_tag);
+  // `joinable`: a JoinableQueue, whose consumers are tracked for join().
+  static std::shared_ptr<QueueCore> create(const Options& options, std::uint32_t type_tag,
+                                           bool joinable = false);
   // Rebuilds a handle from the queue's descriptors (memfd, eventfd), e.g. in
   // a spawned child. Throws UsageError if they are not a queue of this type.
   static std::shared_ptr<QueueCore> adopt(int memfd, int eventfd, std::uint32_t type_tag);
@@ -39,7 +41,9 @@ class QueueCore {
   std::uint64_t qsize() const noexcept;
   std::uint64_t maxsize() const noexcept;
 
-  // JoinableQueue.
+  // JoinableQueue. join() is false if the deadline passed first, and throws
+  // ConsumerLost when the unfinished items are all held by consumers that
+  // have ended (a queue created joinable only).
   void task_done();
   bool join(const Deadline& deadline);
 
