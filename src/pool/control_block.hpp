@@ -3,6 +3,8 @@
 // the parent the second: one writer per field.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -40,6 +42,10 @@ struct ControlBlock {
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
 // CLOCK_MONOTONIC in nanoseconds: the same clock in every process.
-std::int64_t monotonic_ns() noexcept;
+inline std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 }  // namespace multiproc::detail::pool

@@ -26,7 +26,7 @@
 #include "multiproc/init.hpp"
 #include "multiproc/process.hpp"
 #include "pool/control_block.hpp"
-#include "pool/messages.hpp"
+#include "pool/protocol.hpp"
 #include "pool/worker.hpp"
 #include "start/forkserver.hpp"
 #include "start/zygote_client.hpp"
@@ -245,10 +245,10 @@ struct PoolCore::Impl {
   }
 
   void handle_message(WorkerSlot& w, std::span<const std::byte> bytes) {
-    WireReader in(bytes, {});
-    switch (pool::read_kind(in)) {
+    pool::WorkerMessage msg = pool::decode_worker_message(bytes);
+    switch (msg.kind) {
       case Kind::result: {
-        pool::ResultMessage m = pool::read_result(in);
+        pool::ResultMessage& m = msg.result;
         if (w.inflight.empty() || w.inflight.front().id != m.task) {
           throw DecodeError("multiproc: pool worker answered a task it was not given");
         }
@@ -269,14 +269,12 @@ struct PoolCore::Impl {
       case Kind::retire:
         w.retiring = true;
         return;
-      case Kind::init_failed: {
-        ExceptionInfo info{in.str(), in.str(), w.pid};
+      default: {  // init_failed
+        ExceptionInfo info{std::move(msg.type), std::move(msg.message), w.pid};
         w.retiring = true;
         break_pool(std::make_exception_ptr(RemoteError(std::move(info))));
         return;
       }
-      default:
-        throw DecodeError("multiproc: unexpected message from a pool worker");
     }
   }
 
@@ -343,15 +341,10 @@ struct PoolCore::Impl {
       if (!put(w, function_messages[f - 1])) return false;
       w.functions.insert(f);
     }
-    WireWriter out;
-    out.u32(static_cast<std::uint32_t>(Kind::tasks));
-    out.u32(static_cast<std::uint32_t>(count));
+    pool::TasksWriter out(static_cast<std::uint32_t>(count));
     for (std::size_t i = 0; i < count; ++i) {
       const TaskRef& t = pending[i];
-      out.u64(t.id);
-      out.u32(t.job->function);
-      out.u32(t.count);
-      out.str(t.payload);
+      out.add({t.id, t.job->function, t.count}, t.payload);
     }
     if (!put(w, out.data())) return false;
     for (std::size_t i = 0; i < count; ++i) {
@@ -702,19 +695,9 @@ std::uint32_t PoolCore::function_id(PoolRunner runner, const void* fn) {
   auto it = p.function_ids.find(key);
   if (it != p.function_ids.end()) return it->second;
   auto id = static_cast<std::uint32_t>(p.function_messages.size() + 1);
-  WireWriter w;
-  w.u32(static_cast<std::uint32_t>(Kind::function));
-  w.u32(id);
-  CodeRef r = code_ref_of(runner);
-  w.str(r.object);
-  w.u64(r.offset);
-  w.u32(fn != nullptr ? 1 : 0);
-  if (fn != nullptr) {
-    CodeRef f = code_ref(fn);
-    w.str(f.object);
-    w.u64(f.offset);
-  }
-  p.function_messages.push_back(std::move(w.data()));
+  pool::FunctionMessage m{id, code_ref_of(runner), std::nullopt};
+  if (fn != nullptr) m.callable = code_ref(fn);
+  p.function_messages.push_back(pool::encode_function(m));
   p.function_ids.emplace(key, id);
   return id;
 }
@@ -897,10 +880,8 @@ void PoolCore::join() {
   std::unique_lock lock(p.mu);
   if (p.state == Impl::State::joined) return;
   for (auto& w : p.workers) {
-    WireWriter stop;
-    stop.u32(static_cast<std::uint32_t>(Kind::stop));
     w->stopping = true;
-    if (!p.put(*w, stop.data())) p.kill(*w, KillReason::terminate, "");
+    if (!p.put(*w, pool::encode_stop())) p.kill(*w, KillReason::terminate, "");
   }
   // No worker will start again: the zygote and the manager end while the
   // workers do (each wake-up costs tens of microseconds here; they overlap).

@@ -11,12 +11,13 @@
 #include <unordered_map>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/pool_task.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "pool/control_block.hpp"
-#include "pool/messages.hpp"
+#include "pool/protocol.hpp"
 #include "process/run_target.hpp"
 #include "sys/spin.hpp"
 
@@ -48,10 +49,7 @@ ProcessTarget* decode_worker(WireReader& in) {
   std::uint32_t has_init = in.u32();
   if (has_init > 1) throw DecodeError("multiproc: corrupt pool worker setup");
   if (has_init == 1) {
-    CodeRef decoder;
-    decoder.object = in.str();
-    decoder.offset = in.u64();
-    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(get_code_ref(in))(in));
   }
   return new WorkerTarget(std::move(c), limits, std::move(init));
 }
@@ -60,13 +58,6 @@ struct Function {
   PoolRunner runner = nullptr;
   const void* callable = nullptr;
 };
-
-CodeRef read_code_ref(WireReader& in) {
-  CodeRef ref;
-  ref.object = in.str();
-  ref.offset = in.u64();
-  return ref;
-}
 
 // The peak resident memory of this process's address space (VmHWM): a task
 // that grew and freed its memory still counts. Not ru_maxrss, which a
@@ -99,17 +90,15 @@ class Worker {
           },
           &bytes, std::nullopt);
       WireReader in(std::as_bytes(std::span(bytes.data(), bytes.size())), {});
-      switch (static_cast<Kind>(in.u32())) {
+      switch (read_engine_kind(in)) {
         case Kind::function:
-          define(in);
+          define(read_function(in));
           break;
         case Kind::tasks:
           if (!run_batch(in)) return 0;
           break;
-        case Kind::stop:
+        default:  // stop
           return 0;
-        default:
-          throw DecodeError("multiproc: pool worker received a message of unknown kind");
       }
     }
   }
@@ -130,33 +119,30 @@ class Worker {
     } while (std::chrono::steady_clock::now() < until);
   }
 
-  void define(WireReader& in) {
-    std::uint32_t id = in.u32();
+  void define(const FunctionMessage& m) {
     Function f;
-    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(read_code_ref(in));
-    if (in.u32() == 1) f.callable = resolve_code(read_code_ref(in));
-    functions_[id] = f;
+    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(m.runner);
+    if (m.callable) f.callable = resolve_code(*m.callable);
+    functions_[m.id] = f;
   }
 
   // False when the worker must retire.
   bool run_batch(WireReader& in) {
-    std::uint32_t n = in.u32();
+    TasksReader tasks(in);
     // One clock read per task: a task starts when the previous one ended.
     std::int64_t start = monotonic_ns();
-    for (std::uint32_t i = 0; i < n; ++i) {
-      TaskHeader t;
-      t.id = in.u64();
-      t.function = in.u32();
-      t.items = in.u32();
-      auto payload = in.bytes();
+    for (std::uint32_t i = 0; i < tasks.size(); ++i) {
+      std::span<const std::byte> payload;
+      TaskHeader t = tasks.next(payload);
       start = run_task(t, payload, start);
       ++tasks_done_;
       if (limits_.maxtasks != 0 && tasks_done_ >= limits_.maxtasks) {
-        post(encode_text(Kind::retire, "maxtasksperchild reached"));
+        post(encode_retire("maxtasksperchild reached"));
         return false;
       }
       if (over_memory()) return false;
     }
+    tasks.finish();
     return true;
   }
 
@@ -203,8 +189,8 @@ class Worker {
     last_memory_check_ = now;
     std::uint64_t peak = peak_resident_bytes();
     if (peak <= limits_.max_memory) return false;
-    post(encode_text(Kind::retire, "max_memory_per_child exceeded: peak resident " +
-                                       std::to_string(peak >> 20) + " MiB"));
+    post(encode_retire("max_memory_per_child exceeded: peak resident " +
+                       std::to_string(peak >> 20) + " MiB"));
     return true;
   }
 
@@ -232,7 +218,7 @@ int WorkerTarget::run() {
       initializer_->run();
     } catch (...) {
       CurrentException e = describe_current_exception();
-      std::string m = encode_text(Kind::init_failed, e.type, e.message);
+      std::string m = encode_init_failed(e.type, e.message);
       channels_.results->put(std::as_bytes(std::span(m.data(), m.size())), std::nullopt);
       return 1;
     }
@@ -250,9 +236,7 @@ void WorkerTarget::descriptors(std::vector<int>& out) const {
 }
 
 void WorkerTarget::encode(WireWriter& out) const {
-  CodeRef decoder = entry_ref<&decode_worker>();
-  out.str(decoder.object);
-  out.u64(decoder.offset);
+  put_code_ref(out, entry_ref<&decode_worker>());
   for (const auto& q : {channels_.tasks, channels_.results}) {
     out.fd(q->memfd());
     out.fd(q->eventfd());

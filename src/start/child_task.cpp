@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
@@ -33,10 +34,7 @@ int run_task(const TaskMessage& message, std::span<const int> descriptors, int c
   std::unique_ptr<ProcessTarget> target;
   try {
     WireReader in(message.task, descriptors);
-    CodeRef decoder;
-    decoder.object = in.str();
-    decoder.offset = in.u64();
-    target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+    target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(get_code_ref(in))(in));
     if (in.remaining() != 0) throw DecodeError("multiproc: task has trailing bytes");
   } catch (...) {
     close_all(descriptors);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "multiproc/detail/code_ref.hpp"
+#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
@@ -74,10 +75,7 @@ class BoundTarget;
 template <class F>
 F decode_callable(WireReader& in) {
   if constexpr (std::is_pointer_v<F>) {
-    CodeRef ref;
-    ref.object = in.str();
-    ref.offset = in.u64();
-    return resolve_function<std::remove_pointer_t<F>>(ref);
+    return resolve_function<std::remove_pointer_t<F>>(get_code_ref(in));
   } else {
     return F{};
   }
@@ -134,14 +132,8 @@ class BoundTarget final : public ProcessTarget {
           "Connection, Lock, Event, Value, SharedMemory, ...); references and pointers cannot "
           "be sent");
     } else {
-      CodeRef decoder = entry_ref<&decode_target<F, Args...>>();
-      out.str(decoder.object);
-      out.u64(decoder.offset);
-      if constexpr (std::is_pointer_v<F>) {
-        CodeRef fn = code_ref_of(f_);
-        out.str(fn.object);
-        out.u64(fn.offset);
-      }
+      put_code_ref(out, entry_ref<&decode_target<F, Args...>>());
+      if constexpr (std::is_pointer_v<F>) put_code_ref(out, code_ref_of(f_));
       std::apply([&out](const auto&... a) { (put_value(out, a), ...); }, args_);
     }
   }
