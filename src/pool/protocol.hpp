@@ -119,9 +119,9 @@ std::string encode_init_failed(std::string_view type, std::string_view message);
 // One decoded worker message: `kind` says which fields are set.
 struct WorkerMessage {
   Kind kind = Kind::result;
-  ResultMessage result;           // RESULT
-  std::string reason;             // RETIRE
-  std::string type, message;      // INIT_FAILED
+  ResultMessage result;       // RESULT
+  std::string reason;         // RETIRE
+  std::string type, message;  // INIT_FAILED
 };
 
 // The engine's decoder. Throws DecodeError for anything but one whole,
