@@ -423,11 +423,14 @@ class ImapInput {
   Iterator it_;
 };
 
-// Encodes items of a range into chunks of `chunksize`.
+// Encodes items of a range into chunks of `chunksize`; `first_item` is the
+// index in the input of the first item added (each chunk records its own,
+// for errors that name their item).
 template <class Encode>
 class ChunkBuilder {
  public:
-  ChunkBuilder(std::size_t chunksize, Encode encode) : chunksize_(chunksize), encode_(encode) {}
+  ChunkBuilder(std::size_t chunksize, Encode encode, std::size_t first_item = 0)
+      : chunksize_(chunksize), encode_(encode), next_item_(first_item) {}
   template <class Item>
   void add(const Item& item) {
     encode_(writer_, item);
@@ -437,7 +440,8 @@ class ChunkBuilder {
   }
   void flush() {
     if (count_ == 0) return;
-    chunks.push_back({std::move(writer_.data()), static_cast<std::uint32_t>(count_)});
+    chunks.push_back({std::move(writer_.data()), static_cast<std::uint32_t>(count_), next_item_});
+    next_item_ += count_;
     writer_ = WireWriter{};
     count_ = 0;
   }
@@ -446,6 +450,7 @@ class ChunkBuilder {
  private:
   std::size_t chunksize_;
   Encode encode_;
+  std::size_t next_item_;
   WireWriter writer_;
   std::size_t count_ = 0;
 };
@@ -601,7 +606,7 @@ class Pool {
     detail::WireWriter w;
     detail::put_item(w, static_cast<const std::decay_t<Args>&>(args)...);
     std::vector<detail::PoolCore::Chunk> chunks;
-    chunks.push_back({std::move(w.data()), 1});
+    chunks.push_back({std::move(w.data()), 1, detail::PoolCore::kNoItem});
     core().add_chunks(job, std::move(chunks), true);
     return AsyncResult<R>(core_, std::move(job), sink->slot, 1);
   }
@@ -770,6 +775,7 @@ class Pool {
       chunksize = detail::auto_chunksize(out.total, processes());
       for (std::size_t i = 0; i < one.chunks.size(); i += chunksize) {
         detail::PoolCore::Chunk c;
+        c.first_item = i;
         for (std::size_t j = i; j < std::min(i + chunksize, one.chunks.size()); ++j) {
           c.payload += one.chunks[j].payload;
           ++c.count;
@@ -868,7 +874,8 @@ class Pool {
     auto feed = [input, counted, chunksize, sink,
                  batch = processes()](std::vector<detail::PoolCore::Chunk>& out) {
       detail::ChunkBuilder builder(
-          chunksize, [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
+          chunksize, [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); },
+          *counted);
       for (std::size_t n = 0; n < chunksize * batch && !input->done(); ++n) {
         builder.add(input->take());
         ++*counted;

@@ -55,8 +55,8 @@ class WorkerHandle {
   // followed by exactly one RESULT unless the worker dies first.
   virtual std::uint64_t tasks_started() const noexcept = 0;
   struct Running {
-    std::uint64_t task = 0;       // 0: none running now
-    std::int64_t since_ns = 0;    // CLOCK_MONOTONIC when it started
+    std::uint64_t task = 0;     // 0: none running now
+    std::int64_t since_ns = 0;  // CLOCK_MONOTONIC when it started
   };
   virtual Running running() const noexcept = 0;
   // After the worker ended: the index, in its task, of the item it was

@@ -17,6 +17,9 @@ struct ControlBlock {
   alignas(64) std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> current_task{0};     // 0: none running
   std::atomic<std::int64_t> current_since_ns{0};  // CLOCK_MONOTONIC
+  // The item of the current task that runs now (its index in the task).
+  // Read by the parent once the worker died, to name the item it crashed on.
+  std::atomic<std::uint32_t> current_item{0};
 
   // Written by the parent: tasks dispatched to this worker and then
   // cancelled; the worker skips them (a ring: the latest kCancelSlots).

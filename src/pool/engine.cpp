@@ -20,8 +20,7 @@ Engine::Engine(PoolConfig config, std::unique_ptr<WorkerBackend> backend)
     : owner_(::getpid()),
       config_(std::move(config)),
       backend_(std::move(backend)),
-      watchdog_(config_.task_timeout, config_.max_memory_per_child,
-                config_.kill_task_over_memory),
+      watchdog_(config_.task_timeout, config_.max_memory_per_child, config_.kill_task_over_memory),
       ledger_(config_.task_timeout),
       dispatcher_(config_.maxtasksperchild) {
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -20,6 +20,7 @@ void Ledger::add(const std::shared_ptr<Job>& job, std::vector<PoolCore::Chunk> c
     t.id = next_task_++;
     t.payload = std::move(c.payload);
     t.count = c.count;
+    t.first_item = c.first_item;
     job->unfinished.fetch_add(1, std::memory_order_relaxed);
     t.job = job;
     if (broken_) {
@@ -58,7 +59,8 @@ void Ledger::record(const Task& t, const ResultMessage& m, pid_t pid) {
       complete(t, m.results);
       return;
     case Status::error:
-      fail(t, std::make_exception_ptr(RemoteError(ExceptionInfo{m.type, m.message, pid})));
+      fail(t, std::make_exception_ptr(
+                  RemoteError(ExceptionInfo{m.type, m.message, pid}, t.item(m.item))));
       return;
     case Status::skipped:
       fail(t, cancelled("the task was cancelled"));
@@ -67,9 +69,8 @@ void Ledger::record(const Task& t, const ResultMessage& m, pid_t pid) {
 }
 
 bool Ledger::cancel_pending(const Job& job, std::size_t chunk) {
-  auto it = std::find_if(pending_.begin(), pending_.end(), [&](const Task& t) {
-    return t.job.get() == &job && t.chunk == chunk;
-  });
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [&](const Task& t) { return t.job.get() == &job && t.chunk == chunk; });
   if (it == pending_.end()) return false;
   Task t = std::move(*it);
   pending_.erase(it);
@@ -90,7 +91,7 @@ void Ledger::settle_lost(std::deque<Task>& inflight, std::uint64_t began, const 
   // A worker runs its tasks in the order it received them, so the ones it
   // began are the first `began` (one, unless it skipped cancelled ones).
   std::size_t failing = static_cast<std::size_t>(std::min<std::uint64_t>(began, inflight.size()));
-  for (std::size_t i = 0; i < failing; ++i) fail(inflight[i], lost_error(end));
+  for (std::size_t i = 0; i < failing; ++i) fail(inflight[i], lost_error(end, inflight[i]));
   bool requeue = !stopping && !broken_;
   for (std::size_t i = inflight.size(); i > failing; --i) {
     Task& t = inflight[i - 1];
@@ -103,25 +104,27 @@ void Ledger::settle_lost(std::deque<Task>& inflight, std::uint64_t began, const 
   inflight.clear();
 }
 
-std::exception_ptr Ledger::lost_error(const WorkerEnd& end) const {
+std::exception_ptr Ledger::lost_error(const WorkerEnd& end, const Task& t) const {
+  std::optional<std::size_t> item = t.item(end.running_item);
   switch (end.reason) {
     case KillReason::timeout:
       return std::make_exception_ptr(
-          TaskTimeoutError(end.pid, task_timeout_.value_or(std::chrono::nanoseconds(0))));
+          TaskTimeoutError(end.pid, task_timeout_.value_or(std::chrono::nanoseconds(0)), item));
     case KillReason::cancel:
       return cancelled("the task was cancelled while it ran; its worker was replaced");
     case KillReason::terminate:
       // Not CancelledError: that is for a task that never ran. A task the
       // pool stopped mid-run may have done part of its work (docs/pool.md).
-      return std::make_exception_ptr(
-          WorkerLost(end.pid, end.status, "was stopped by terminate() while running this task"));
+      return std::make_exception_ptr(WorkerLost(
+          end.pid, end.status, "was stopped by terminate() while running this task", item));
     case KillReason::memory:
     case KillReason::protocol:
-      return std::make_exception_ptr(WorkerLost(end.pid, end.status, end.detail));
+      return std::make_exception_ptr(WorkerLost(end.pid, end.status, end.detail, item));
     case KillReason::none:
       break;
   }
-  return std::make_exception_ptr(WorkerLost(end.pid, end.status, "died while running this task"));
+  return std::make_exception_ptr(
+      WorkerLost(end.pid, end.status, "died while running this task", item));
 }
 
 std::exception_ptr Ledger::never_ran_error() const {

@@ -33,7 +33,8 @@ struct WorkerEnd {
   pid_t pid = 0;
   ExitStatus status;
   KillReason reason = KillReason::none;
-  std::string detail;  // memory, protocol: what happened
+  std::string detail;              // memory, protocol: what happened
+  std::uint32_t running_item = 0;  // in its running task: the item it ran
 };
 
 class Ledger {
@@ -73,8 +74,8 @@ class Ledger {
   // they fail with never_ran_error()). Empties `inflight`.
   void settle_lost(std::deque<Task>& inflight, std::uint64_t began, const WorkerEnd& end,
                    bool stopping);
-  // The error of a task that was running when its worker ended.
-  std::exception_ptr lost_error(const WorkerEnd& end) const;
+  // The error of task `t`, which was running when its worker ended.
+  std::exception_ptr lost_error(const WorkerEnd& end, const Task& t) const;
   // The error of a task the pool stopped before it ran (or the pool's
   // breakage, when it broke).
   std::exception_ptr never_ran_error() const;

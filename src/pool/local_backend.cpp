@@ -51,8 +51,7 @@ class LocalWorker final : public WorkerHandle {
     if (channels_.results->qsize() == 0) return false;
     return channels_.results->get(
         [](void* out, std::span<const std::byte> b) {
-          static_cast<std::string*>(out)->assign(reinterpret_cast<const char*>(b.data()),
-                                                 b.size());
+          static_cast<std::string*>(out)->assign(reinterpret_cast<const char*>(b.data()), b.size());
         },
         &message, std::chrono::steady_clock::now());
   }
@@ -74,7 +73,9 @@ class LocalWorker final : public WorkerHandle {
     if (control_->current_task.load(std::memory_order_acquire) != task) return {};
     return {task, since};
   }
-  std::uint32_t running_item() const noexcept override { return 0; }
+  std::uint32_t running_item() const noexcept override {
+    return control_->current_item.load(std::memory_order_relaxed);
+  }
   void skip(std::uint64_t task) noexcept override { control_->cancel(task); }
   std::uint64_t resident_bytes() const override { return resident_bytes_of(pid_); }
 

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -34,6 +35,13 @@ struct Task {
   std::uint64_t id = 0;   // unique in the pool; the protocol names tasks by it
   std::string payload;    // the encoded items
   std::uint32_t count = 0;
+  std::size_t first_item = PoolCore::kNoItem;  // index in the job's input
+
+  // The index in the input of its item `i`, if the job has an input range.
+  std::optional<std::size_t> item(std::uint32_t i) const {
+    if (first_item == PoolCore::kNoItem) return std::nullopt;
+    return first_item + i;
+  }
 };
 
 }  // namespace pool

@@ -149,6 +149,9 @@ class Worker {
   // Returns when it ended.
   std::int64_t run_task(const TaskHeader& t, std::span<const std::byte> payload,
                         std::int64_t start) {
+    // Reset before the task counts as started: a death in between must not
+    // name the previous task's item.
+    control_->current_item.store(0, std::memory_order_relaxed);
     control_->started.store(control_->started.load(std::memory_order_relaxed) + 1,
                             std::memory_order_release);
     if (control_->is_cancelled(t.id)) {
@@ -158,14 +161,13 @@ class Worker {
     control_->current_since_ns.store(start, std::memory_order_relaxed);
     control_->current_task.store(t.id, std::memory_order_release);
     WireWriter out;
-    std::uint32_t item = 0;
     std::string message;
     std::int64_t end = start;
     try {
       auto f = functions_.find(t.function);
       if (f == functions_.end()) throw DecodeError("multiproc: task for an unknown function");
       WireReader in(payload, {});
-      f->second.runner(f->second.callable, in, t.items, out, item);
+      f->second.runner(f->second.callable, in, t.items, out, control_->current_item);
       if (in.remaining() != 0) throw DecodeError("multiproc: task items with trailing bytes");
       end = monotonic_ns();
       message = encode_result_ok(t.id, static_cast<std::uint64_t>(end - start),
@@ -173,8 +175,9 @@ class Worker {
     } catch (...) {
       end = monotonic_ns();
       CurrentException e = describe_current_exception();
-      message = encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type,
-                                    e.message, item);
+      message =
+          encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type, e.message,
+                              control_->current_item.load(std::memory_order_relaxed));
     }
     control_->current_task.store(0, std::memory_order_release);
     post(message);

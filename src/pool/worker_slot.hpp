@@ -53,7 +53,9 @@ struct WorkerSlot {
     handle->kill();
   }
   // How it ended, for the ledger (after reap()).
-  WorkerEnd end(const ExitStatus& status) const { return {pid, status, kill, kill_detail}; }
+  WorkerEnd end(const ExitStatus& status) const {
+    return {pid, status, kill, kill_detail, handle->running_item()};
+  }
 };
 
 }  // namespace multiproc::detail::pool

@@ -3,6 +3,7 @@
 // the engine), and the items and results a task's bytes hold (the runner's
 // and the sinks' decoding). Malformed input must be a
 // DecodeError, never a crash, a huge allocation or a hang.
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -53,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The same bytes as a chunk of task items, run through a runner.
     WireReader items(bytes, {});
     WireWriter out;
-    std::uint32_t item = 0;
+    std::atomic<std::uint32_t> item{0};
     run_pool_chunk<decltype(&target), std::string, std::vector<int>, double>(
         reinterpret_cast<const void*>(&target), items, 3, out, item);
   } catch (const multiproc::DecodeError&) {

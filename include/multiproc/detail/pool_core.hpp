@@ -46,9 +46,13 @@ class PoolCore {
   using Clock = std::chrono::steady_clock;
   using Deadline = std::optional<Clock::time_point>;
 
+  static constexpr std::size_t kNoItem = static_cast<std::size_t>(-1);
   struct Chunk {
     std::string payload;
     std::uint32_t count = 0;
+    // The index in the job's input of its first item, which errors name
+    // (kNoItem for apply_async: one call, no input range).
+    std::size_t first_item = kNoItem;
   };
 
   struct Job;  // a submitted job, owned by the core and its handles

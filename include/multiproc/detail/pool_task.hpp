@@ -9,6 +9,7 @@
 // and appends each result (put_value) to the chunk's result bytes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <tuple>
@@ -21,9 +22,11 @@
 namespace multiproc::detail {
 
 // Runs `count` items read from `in`, appending their results to `out`.
-// Exceptions propagate, with `item` left at the index of the failing item.
+// `item` holds the index (in the chunk) of the item running now: exceptions
+// propagate with it at the failing item, and it lives in memory the parent
+// reads when the worker dies, so a crash names its item too.
 using PoolRunner = void (*)(const void* fn, WireReader& in, std::uint32_t count, WireWriter& out,
-                            std::uint32_t& item);
+                            std::atomic<std::uint32_t>& item);
 
 template <class F>
 F callable_from(const void* fn) {
@@ -40,9 +43,10 @@ using PoolResult = decltype(std::apply(std::declval<F&>(), std::declval<std::tup
 
 template <class F, class... Args>
 void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWriter& out,
-                    std::uint32_t& item) {
+                    std::atomic<std::uint32_t>& item) {
   F f = callable_from<F>(fn);
-  for (item = 0; item < count; ++item) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    item.store(i, std::memory_order_relaxed);
     // Braces: the arguments are decoded left to right.
     std::tuple<Args...> args{get_value<Args>(in)...};
     using R = PoolResult<F, Args...>;
@@ -51,7 +55,7 @@ void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWri
     } else {
       put_value(out, std::apply(f, std::move(args)));
       // One allocation for the chunk's results, sized after the first.
-      if (item == 0 && count > 1) out.reserve(out.data().size() * count + 64);
+      if (i == 0 && count > 1) out.reserve(out.data().size() * count + 64);
     }
   }
 }
