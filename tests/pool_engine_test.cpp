@@ -88,8 +88,7 @@ class FakeHandle final : public WorkerHandle {
   pid_t pid_;
 };
 
-std::vector<PoolCore::Chunk> chunks(std::size_t n, std::uint32_t items = 1,
-                                    std::size_t bytes = 4) {
+std::vector<PoolCore::Chunk> chunks(std::size_t n, std::uint32_t items = 1, std::size_t bytes = 4) {
   std::vector<PoolCore::Chunk> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back({std::string(bytes, 'x'), items, i * items});
   return out;

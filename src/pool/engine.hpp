@@ -60,6 +60,10 @@ class Engine {
   bool wait(const std::function<bool()>& done, const Deadline& deadline) EXCLUDES(mu_);
   // Called by sinks, which run with mu_ held.
   void post(std::function<void()> fn);
+  void run_locked(const std::function<void()>& fn) EXCLUDES(mu_) {
+    sys::MutexLock lock(mu_);
+    fn();
+  }
   bool cancel(Job& job, std::size_t chunk) EXCLUDES(mu_);
   void close() EXCLUDES(mu_);
   void terminate() EXCLUDES(mu_);

@@ -83,6 +83,10 @@ void PoolCore::post(std::function<void()> fn) {
   impl_->post(std::move(fn));
 }
 
+void PoolCore::run_locked(const std::function<void()>& fn) {
+  impl_->run_locked(fn);
+}
+
 bool PoolCore::cancel(Job& job, std::size_t chunk) {
   return impl_->cancel(job, chunk);
 }

@@ -74,11 +74,14 @@ class PoolCore {
   // be called inside wait()'s predicate.
   static std::size_t unfinished(const Job& job) noexcept;
 
-  // Waits until `done()` (called under the lock) is true or the deadline
-  // passes; collects results while it waits. Returns done()'s last value.
+  // Waits until `done()` (a check without side effects, called under the
+  // lock) is true and the callbacks it may wait for have run, or until the
+  // deadline passes; collects results while it waits. True if done.
   bool wait(const std::function<bool()>& done, const Deadline& deadline);
   // Runs `fn` once the lock is released (callbacks, progress hooks).
   void post(std::function<void()> fn);
+  // Runs `fn` with the lock held (to take what a sink holds).
+  void run_locked(const std::function<void()>& fn);
 
   // Cancels chunk `chunk` of `job`: fails it with CancelledError unless it
   // already ended. A chunk that runs now has its worker killed and replaced.

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -60,6 +61,12 @@ void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWri
   }
 }
 
+// What Pool's templates call the result and item types.
+template <class F, class... Args>
+using PoolCallResult = PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
+template <class Range>
+using PoolItem = std::decay_t<std::ranges::range_reference_t<Range>>;
+
 template <class... Args>
 void put_item(WireWriter& w, const Args&... args) {
   (put_value(w, args), ...);
@@ -88,5 +95,19 @@ constexpr bool check_pool_callable() {
                 "shared objects (Queue, Lock, Event, ...) through the pool's initializer");
   return true;
 }
+
+// starmap's runner: the callable applied to each tuple's elements.
+template <class Fd, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple>>>
+struct TupleRunner;
+template <class Fd, class Tuple, std::size_t... I>
+struct TupleRunner<Fd, Tuple, std::index_sequence<I...>> {
+  using Result = PoolResult<Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>;
+  static constexpr bool check() {
+    return check_pool_callable<Fd, std::tuple_element_t<I, Tuple>...>();
+  }
+  static PoolRunner runner() {
+    return registered_entry<&run_pool_chunk<Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>>();
+  }
+};
 
 }  // namespace multiproc::detail
