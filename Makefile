@@ -7,7 +7,7 @@ JOBS      ?= $(shell nproc)
 BUILD     ?= build
 CMAKE_ARGS ?=
 
-BUILD_PACKAGES    := g++ cmake make pkg-config libcereal-dev
+BUILD_PACKAGES    := g++ cmake make pkg-config libcereal-dev libssl-dev
 TEST_PACKAGES     := $(BUILD_PACKAGES) libgtest-dev libgmock-dev libbenchmark-dev
 COVERAGE_PACKAGES := $(TEST_PACKAGES) lcov
 CLANG_PACKAGES    := $(TEST_PACKAGES) clang libclang-rt-14-dev

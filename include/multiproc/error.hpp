@@ -88,7 +88,10 @@ class DecodeError : public Error {
   using Error::Error;
 };
 
-// A deadline passed before the operation could complete.
+// A deadline passed before the operation could complete, where the call's
+// return type cannot say "not in time" (AsyncResult::get(timeout), a
+// message that began to arrive but did not finish); calls that can say it
+// return false or an empty optional instead (docs/errors.md).
 class TimeoutError : public Error {
  public:
   using Error::Error;
@@ -133,7 +136,8 @@ class RemoteError : public Error {
 };
 
 // A Pool task's worker died while running it (a crash, a kill from outside,
-// the memory limit): its PID and how it ended. The pool replaced the worker.
+// the memory limit), or the pool stopped it (terminate(), the destructor):
+// its PID and how it ended. The task may have done part of its work.
 // item(): the index in the input of the item it was running (map, starmap,
 // imap, map_outcomes), so the input that crashed it can be found.
 class WorkerLost : public Error {
@@ -164,7 +168,7 @@ class TaskTimeoutError : public TimeoutError {
   std::optional<std::size_t> item_;
 };
 
-// A Pool task was cancelled (AsyncResult::cancel), or could not run because
+// A Pool task was cancelled (AsyncResult::cancel), or never started because
 // the pool was terminated first.
 class CancelledError : public Error {
  public:

@@ -127,5 +127,4 @@ class ImapResults {
   std::shared_ptr<State> state_;
 };
 
-
 }  // namespace multiproc

@@ -253,6 +253,9 @@ class Pool {
   // Waits until every submitted task ended and the workers exited. Call
   // close() (or terminate()) first, else UsageError.
   void join() { core().join(); }
+  // As join(); Interrupted when `stop` is requested before the tasks ended
+  // (they go on: terminate() ends them).
+  void join(std::stop_token stop) { core().join(stop); }
 
   // The workers' PIDs now.
   std::vector<pid_t> worker_pids() const { return core().worker_pids(); }

@@ -82,6 +82,7 @@ struct SendPlan {
   std::vector<int> descriptors;
   int death_signal = 0;
   bool ignore_sigint = false;
+  bool parent_decides_signals = false;
 };
 }  // namespace detail
 
@@ -105,6 +106,13 @@ struct ProcessOptions {
   // do): Ctrl-C, which reaches the whole foreground process group, is then
   // left to the parent to act on (docs/signals.md).
   bool ignore_sigint = false;
+  // The parent decides how the child ends (pool workers and supervised
+  // function children have it): SIGINT and SIGHUP are ignored, and SIGTERM
+  // ends the child only when this process (its parent) or the child itself
+  // sends it. A signal sent to the whole process group (Ctrl-C, a shell's
+  // `kill -TERM -PGID`, systemd's stop, a terminal hang-up) then reaches only
+  // the parent, which decides; terminate() and stop() work as before.
+  bool parent_decides_signals = false;
   // Descriptors the child keeps open besides 0, 1, 2 (which are never closed).
   // fork only: spawn and forkserver children receive descriptors as shared
   // objects passed as arguments (a Connection, say).

@@ -29,10 +29,15 @@
 // Ctrl-C (hundreds of milliseconds later) kills at once.
 //
 // One bridge at a time per process (UsageError otherwise). The destructor
-// puts the previous dispositions back. Children never inherit the handlers:
+// puts the previous dispositions back, unless a signal arrived: then the
+// handler stays installed, so that the rest of a burst cannot kill the
+// program during `return bridge.exit_code()`, static destructors or exit
+// (a later signal after a pause escalates, exiting with exit_code()).
+// Children never inherit the handlers:
 // every start method resets dispositions and the signal mask in the child.
-// Pool workers ignore SIGINT, so a Ctrl-C (sent by the terminal to the whole
-// foreground process group) reaches only the parent, which decides; see
+// Pool workers ignore SIGINT and SIGHUP and obey SIGTERM only from their
+// parent, so a Ctrl-C or a `kill -TERM -PGID` (sent to the whole process
+// group) reaches only the parent, which decides; see
 // docs/signals.md for what each signal does where.
 //
 // The bridge's thread does not make Process::start() refuse to fork: it

@@ -96,7 +96,7 @@ struct ChildOptions {
   // transient and temporary children (UsageError otherwise).
   bool significant = false;
   // Function children only: how the Process starts (name, start method...).
-  // The supervisor sets ignore_sigint; die_with_parent stays as given (true by
+  // The supervisor sets parent_decides_signals; die_with_parent stays as given (true by
   // default).
   ProcessOptions process{};
 };

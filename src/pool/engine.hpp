@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <thread>
 #include <vector>
 
@@ -67,7 +68,8 @@ class Engine {
   bool cancel(Job& job, std::size_t chunk) EXCLUDES(mu_);
   void close() EXCLUDES(mu_);
   void terminate() EXCLUDES(mu_);
-  void join() EXCLUDES(mu_);
+  // Interrupted when `stop` is requested before every task ended.
+  void join(const std::stop_token& stop) EXCLUDES(mu_);
   std::vector<pid_t> worker_pids() const EXCLUDES(mu_);
 
  private:

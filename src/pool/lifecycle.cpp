@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "multiproc/error.hpp"
+#include "multiproc/stop.hpp"
 #include "pool/engine.hpp"
 
 namespace multiproc::detail::pool {
@@ -66,7 +67,7 @@ void Engine::terminate() {
   mu_.lock();
 }
 
-void Engine::join() {
+void Engine::join(const std::stop_token& stop) {
   {
     sys::MutexLock lock(mu_);
     if (state_ == PoolState::running) {
@@ -75,18 +76,21 @@ void Engine::join() {
     if (state_ == PoolState::joined) return;
   }
   // Every task submitted ends (their jobs hold the count).
-  wait(
-      [this] {
-        mu_.assert_held();
-        return all_tasks_ended();
-      },
-      std::nullopt);
+  auto idle = [this] {
+    mu_.assert_held();
+    return all_tasks_ended();
+  };
+  if (stop.stop_possible()) {
+    until_stopped(stop, "Pool::join", [&](auto slice) { return wait(idle, Clock::now() + slice); });
+  } else {
+    wait(idle, std::nullopt);
+  }
   sys::MutexLock lock(mu_);
   if (state_ == PoolState::joined) return;
-  std::string stop = encode_stop();
+  std::string message = encode_stop();
   for (auto& w : workers_) {
     w->stopping = true;
-    if (!w->handle->send(std::as_bytes(std::span(stop.data(), stop.size())))) {
+    if (!w->handle->send(std::as_bytes(std::span(message.data(), message.size())))) {
       w->stop_now(KillReason::terminate);
     }
   }

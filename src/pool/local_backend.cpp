@@ -144,7 +144,7 @@ std::vector<std::unique_ptr<WorkerHandle>> LocalBackend::start(std::size_t n) {
     ProcessOptions options;
     options.name = config_.name + "-" + std::to_string(next_number_++);
     options.daemon = true;
-    options.ignore_sigint = true;  // Ctrl-C is the parent's to act on
+    options.parent_decides_signals = true;  // group signals are the parent's to act on
     bool direct_fork = method_ == StartMethod::fork && initial;
     options.start_method =
         method_ == StartMethod::fork && !initial ? StartMethod::forkserver : method_;

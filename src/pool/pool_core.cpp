@@ -99,8 +99,8 @@ void PoolCore::terminate() {
   if (impl_) impl_->terminate();
 }
 
-void PoolCore::join() {
-  impl_->join();
+void PoolCore::join(const std::stop_token& stop) {
+  impl_->join(stop);
 }
 
 std::vector<pid_t> PoolCore::worker_pids() const {

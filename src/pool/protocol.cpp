@@ -1,7 +1,7 @@
 // The pool protocol's encoders and decoders (the format is in protocol.hpp).
 #include "pool/protocol.hpp"
 
-#include "multiproc/detail/code_ref_wire.hpp"
+#include "multiproc/detail/code_ref.hpp"
 #include "multiproc/error.hpp"
 
 namespace multiproc::detail::pool {
@@ -61,9 +61,10 @@ std::string encode_function(const FunctionMessage& m) {
   WireWriter w;
   put_kind(w, Kind::function);
   w.u32(m.id);
-  put_code_ref(w, m.runner);
+  write_code_ref(w, m.runner);
   w.u32(m.callable ? 1 : 0);
-  if (m.callable) put_code_ref(w, *m.callable);
+  // The callable's reference is tagged and bound to its runner.
+  if (m.callable) write_function_ref(w, m.runner, *m.callable);
   return std::move(w.data());
 }
 
@@ -116,10 +117,11 @@ Kind read_engine_kind(WireReader& in) {
 FunctionMessage read_function(WireReader& in) {
   FunctionMessage m;
   m.id = in.u32();
-  m.runner = get_code_ref(in);
+  m.runner = read_code_ref(in);
   std::uint32_t has_callable = in.u32();
   if (has_callable > 1) throw DecodeError("multiproc: corrupt pool function message");
-  if (has_callable == 1) m.callable = get_code_ref(in);
+  // A forged or moved reference is a DecodeError here, before anything runs.
+  if (has_callable == 1) m.callable = read_function_ref(in, m.runner);
   expect_end(in, "function");
   return m;
 }

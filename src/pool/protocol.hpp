@@ -1,11 +1,12 @@
 // The pool protocol: every message between the engine and a pool worker, in
 // both directions, encoded and decoded side by side. Each message is one
 // item of a worker channel (one writer, one reader each way) and starts with
-// its u32 kind. A code ref is `str object, u64 offset` (detail/code_ref_wire.hpp).
+// its u32 kind. A code ref and a function ref (a code ref with its tag,
+// bound to the runner) are written and read by detail/code_ref.hpp.
 //
 // Engine to worker (the worker's task channel):
 //   FUNCTION     1  u32 id, code ref runner, u32 has callable (0|1),
-//                   [code ref callable]
+//                   [function ref callable]
 //   TASKS        2  u32 n, then n x { u64 task id, u32 function id,
 //                   u32 items, bytes items }
 //   STOP         3

@@ -11,7 +11,6 @@
 #include <unordered_map>
 
 #include "multiproc/detail/code_ref.hpp"
-#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/pool_task.hpp"
 #include "multiproc/detail/wire.hpp"
@@ -49,7 +48,7 @@ ProcessTarget* decode_worker(WireReader& in) {
   std::uint32_t has_init = in.u32();
   if (has_init > 1) throw DecodeError("multiproc: corrupt pool worker setup");
   if (has_init == 1) {
-    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(get_code_ref(in))(in));
+    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(read_code_ref(in))(in));
   }
   return new WorkerTarget(std::move(c), limits, std::move(init));
 }
@@ -239,7 +238,7 @@ void WorkerTarget::descriptors(std::vector<int>& out) const {
 }
 
 void WorkerTarget::encode(WireWriter& out) const {
-  put_code_ref(out, entry_ref<&decode_worker>());
+  write_code_ref(out, entry_ref<&decode_worker>());
   for (const auto& q : {channels_.tasks, channels_.results}) {
     out.fd(q->memfd());
     out.fd(q->eventfd());

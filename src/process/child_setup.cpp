@@ -16,44 +16,13 @@
 #include "signals/bridge_state.hpp"
 #include "signals/kill_list.hpp"
 #include "start/forkserver.hpp"
+#include "sys/signal_dispositions.hpp"
 
 namespace multiproc::detail {
 
 void (*g_test_hook_before_death_signal)() = nullptr;
 
 namespace {
-
-// The kernel's struct sigaction, for the two signals glibc will not touch.
-struct KernelSigaction {
-  void (*handler)(int);
-  unsigned long flags;
-  void (*restorer)();
-  std::uint64_t mask;
-};
-
-void reset_dispositions() noexcept {
-  // 62 sigaction calls (~13 us here). Reading SigCgt/SigIgn from
-  // /proc/self/status to skip default ones costs as much, so the loop stays.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    sigaction(sig, &dfl, nullptr);
-  }
-  // glibc refuses its two internal signals (32, 33) with EINVAL. Its own
-  // handlers there stay; but an ignored disposition inherited through exec
-  // from an ancestor is reset with the raw system call.
-  for (int sig = 32; sig <= 33; ++sig) {
-    KernelSigaction old{};
-    if (syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof old.mask) == 0 &&
-        old.handler == SIG_IGN) {
-      KernelSigaction def{};
-      def.handler = SIG_DFL;
-      syscall(SYS_rt_sigaction, sig, &def, nullptr, sizeof def.mask);
-    }
-  }
-}
 
 void close_other_fds(const int* keep, std::size_t count) noexcept {
   unsigned lo = 3;
@@ -80,8 +49,8 @@ void close_other_fds(const int* keep, std::size_t count) noexcept {
 void run_child(const ChildSetup& setup) noexcept {
   if (g_test_hook_before_death_signal != nullptr) g_test_hook_before_death_signal();
   if (setup.death_signal != 0) prctl(PR_SET_PDEATHSIG, setup.death_signal);
-  reset_dispositions();
-  if (setup.ignore_sigint) signal(SIGINT, SIG_IGN);
+  sys::reset_signal_dispositions();
+  apply_child_signals(setup.signals);
   close_other_fds(setup.keep_fds, setup.keep_count);
   // The parent may have died before PR_SET_PDEATHSIG took effect; then the
   // signal was never sent, and only the changed parent PID tells.

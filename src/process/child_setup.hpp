@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "process/child_signals.hpp"
 #include "process/identity.hpp"
 
 namespace multiproc::detail {
@@ -14,7 +15,7 @@ namespace multiproc::detail {
 struct ChildSetup {
   pid_t parent_pid = 0;
   int death_signal = 0;           // 0: the child does not die with its parent
-  bool ignore_sigint = false;     // SIGINT ignored before any signal is let in
+  ChildSignals signals{};         // applied before any signal is let in
   const int* keep_fds = nullptr;  // sorted, unique, all greater than 2
   std::size_t keep_count = 0;
   const IdentitySeed* identity = nullptr;

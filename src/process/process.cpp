@@ -150,7 +150,7 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   detail::ChildSetup setup;
   setup.parent_pid = ::getpid();
   setup.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
-  setup.ignore_sigint = options_.ignore_sigint;
+  setup.signals = {options_.ignore_sigint, options_.parent_decides_signals};
   setup.keep_fds = keep.data();
   setup.keep_count = keep.size();
   setup.identity = &identity;
@@ -191,13 +191,16 @@ detail::SendPlan Process::plan_send(StartMethod method) {
   plan.descriptors = task.fds();
   plan.death_signal = options_.die_with_parent ? options_.parent_death_signal : 0;
   plan.ignore_sigint = options_.ignore_sigint;
+  plan.parent_decides_signals = options_.parent_decides_signals;
   return plan;
 }
 
 std::shared_ptr<detail::ChildState> Process::send_child(StartMethod method) {
   detail::SendPlan plan = plan_send(method);
-  detail::LaunchRequest request{&plan.message, plan.descriptors, plan.death_signal,
-                                plan.ignore_sigint};
+  detail::LaunchRequest request{&plan.message,
+                                plan.descriptors,
+                                plan.death_signal,
+                                {plan.ignore_sigint, plan.parent_decides_signals}};
   detail::LaunchedChild launched;
   if (zygote_ != nullptr) {
     launched = zygote_->launch(request);
@@ -228,7 +231,10 @@ void detail::start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote
   for (Process* p : ps) plans.push_back(p->plan_send(StartMethod::forkserver));
   std::vector<LaunchRequest> requests;
   for (const SendPlan& plan : plans) {
-    requests.push_back({&plan.message, plan.descriptors, plan.death_signal, plan.ignore_sigint});
+    requests.push_back({&plan.message,
+                        plan.descriptors,
+                        plan.death_signal,
+                        {plan.ignore_sigint, plan.parent_decides_signals}});
   }
   std::vector<LaunchedChild> launched = zygote.launch_many(requests);
   for (std::size_t i = 0; i < ps.size(); ++i) {

@@ -32,6 +32,10 @@ struct Line {
 // installed, and atomics for what changes after.
 struct Global {
   std::atomic<bool> installed{false};
+  // A bridge that saw a signal leaves its handler behind when it is
+  // destroyed (see ~SignalBridge); then an escalation exits with the code the
+  // program is returning, 128 + the first signal.
+  std::atomic<bool> left_behind{false};
   std::atomic<bool> watcher_running{false};
   std::atomic<int> wake_fd{-1};
   std::atomic<int> first_signal{0};
@@ -60,7 +64,8 @@ void write_line(const Line& line) noexcept {
 [[noreturn]] void escalate(int signo) noexcept {
   write_line(g.second_line[static_cast<std::size_t>(signo)]);
   detail::kill_list_kill_all();
-  _exit(g.escalation_exit_code != 0 ? g.escalation_exit_code : 128 + signo);
+  int by = g.left_behind.load() ? g.first_signal.load() : signo;
+  _exit(g.escalation_exit_code != 0 ? g.escalation_exit_code : 128 + by);
 }
 
 // Async-signal-safe: atomics, clock_gettime, write, pidfd_send_signal, kill,
@@ -80,6 +85,14 @@ void on_signal(int signo) {
     escalate(signo);
   }
   errno = saved_errno;
+}
+
+struct sigaction handler_action() noexcept {
+  struct sigaction action {};
+  action.sa_handler = on_signal;
+  sigfillset(&action.sa_mask);  // one handler at a time: they share the burst clock
+  action.sa_flags = SA_RESTART;
+  return action;
 }
 
 Line format_line(const std::string& pattern, int signo) {
@@ -176,13 +189,17 @@ SignalBridge::SignalBridge(SignalBridgeOptions options) : state_(std::make_uniqu
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   g.watcher_running = true;
 
-  struct sigaction action {};
-  action.sa_handler = on_signal;
-  sigfillset(&action.sa_mask);  // one handler at a time: they share the burst clock
-  action.sa_flags = SA_RESTART;
+  struct sigaction action = handler_action();
   for (int signo : options.signals) {
-    ::sigaction(signo, &action, &g.previous[static_cast<std::size_t>(signo)]);
+    struct sigaction before {};
+    ::sigaction(signo, &action, &before);
+    // Over a handler an earlier bridge left behind, keep what was there
+    // before that bridge.
+    if (!g.left_behind.load() || before.sa_handler != on_signal) {
+      g.previous[static_cast<std::size_t>(signo)] = before;
+    }
   }
+  g.left_behind = false;
   // A signal blocked by the caller would never reach the handler.
   sigset_t ours;
   sigemptyset(&ours);
@@ -191,8 +208,26 @@ SignalBridge::SignalBridge(SignalBridgeOptions options) : state_(std::make_uniqu
 }
 
 SignalBridge::~SignalBridge() {
-  for (int signo : state_->signals) {
-    ::sigaction(signo, &g.previous[static_cast<std::size_t>(signo)], nullptr);
+  // Once a signal arrived, the program is on its way out (the idiom is
+  // `return bridge.exit_code();`), and a burst may still be arriving: the
+  // previous disposition, usually the default, would let the next signal of
+  // the burst kill the process during static destructors or exit, with
+  // another status than exit_code(). So the handler stays: later signals are
+  // counted, and one after a pause escalates as before, exiting with
+  // exit_code(). Without a signal, the previous dispositions come back.
+  if (g.first_signal.load() != 0) {
+    g.left_behind = true;
+  } else {
+    for (int signo : state_->signals) {
+      ::sigaction(signo, &g.previous[static_cast<std::size_t>(signo)], nullptr);
+    }
+    // A first signal that came in while the dispositions were put back:
+    // keep the handler for it after all.
+    if (g.first_signal.load() != 0) {
+      g.left_behind = true;
+      struct sigaction action = handler_action();
+      for (int signo : state_->signals) ::sigaction(signo, &action, nullptr);
+    }
   }
   // A handler already running on another thread may still write to the pipe;
   // the descriptor stays open until the watcher has ended.

@@ -4,7 +4,6 @@
 #include <type_traits>
 
 #include "multiproc/detail/code_ref.hpp"
-#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
@@ -34,7 +33,8 @@ int run_task(const TaskMessage& message, std::span<const int> descriptors, int c
   std::unique_ptr<ProcessTarget> target;
   try {
     WireReader in(message.task, descriptors);
-    target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(get_code_ref(in))(in));
+    CodeRef decoder = read_code_ref(in);
+    target.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
     if (in.remaining() != 0) throw DecodeError("multiproc: task has trailing bytes");
   } catch (...) {
     close_all(descriptors);

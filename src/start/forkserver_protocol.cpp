@@ -10,7 +10,8 @@ int check_fork_request(const ForkRequest& r, std::size_t received_descriptors) n
   bool ok = r.magic == kForkRequestMagic && r.version == kForkRequestVersion &&
             r.requester_pid > 0 && r.death_signal >= 0 && r.death_signal < NSIG &&
             r.descriptor_count >= 1 && r.descriptor_count <= kMaxForkDescriptors &&
-            r.descriptor_count == received_descriptors && (r.flags & ~kForkIgnoreSigint) == 0 &&
+            r.descriptor_count == received_descriptors &&
+            (r.flags & ~(kForkIgnoreSigint | kForkParentDecidesSignals)) == 0 &&
             r.message_size <= kMaxForkMessage;
   return ok ? 0 : EINVAL;
 }

@@ -25,7 +25,7 @@ struct ForkRequest {
   std::int32_t requester_pid = 0;
   std::int32_t death_signal = 0;
   std::uint32_t descriptor_count = 0;  // channel + arguments
-  std::uint32_t flags = 0;             // kForkIgnoreSigint
+  std::uint32_t flags = 0;             // kForkIgnoreSigint, kForkParentDecidesSignals
   std::uint64_t message_size = 0;
 };
 
@@ -39,6 +39,7 @@ inline constexpr std::uint32_t kForkRequestVersion = 1;
 // SCM_RIGHTS carries at most 253 descriptors per message.
 inline constexpr std::uint32_t kMaxForkDescriptors = 253;
 inline constexpr std::uint32_t kForkIgnoreSigint = 1;
+inline constexpr std::uint32_t kForkParentDecidesSignals = 2;
 inline constexpr std::uint64_t kMaxForkMessage = std::uint64_t{1} << 34;  // 16 GiB
 
 // Checks a request header received with `received_descriptors` descriptors.

@@ -17,6 +17,7 @@
 #include "start/child_task.hpp"
 #include "start/forkserver.hpp"
 #include "start/program_args.hpp"
+#include "start/program_key.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "start/unix_socket.hpp"
@@ -31,7 +32,7 @@ struct SpawnVariable {
   pid_t parent = 0;
   int death_signal = 0;
   int descriptors = 0;
-  int ignore_sigint = 0;
+  int signals = 0;  // encode_spawn_signals; the key follows (program_key.hpp)
 };
 
 [[noreturn]] void fail_spawned(const std::string& why) {
@@ -46,11 +47,12 @@ SpawnVariable parse_spawn_variable(const char* value) {
   int version = 0;
   int used = 0;
   if (std::sscanf(value, "%d,%d,%d,%d,%d%n", &version, &v.parent, &v.death_signal, &v.descriptors,
-                  &v.ignore_sigint, &used) != 5 ||
-      (v.ignore_sigint != 0 && v.ignore_sigint != 1) || value[used] != '\0' || version != 1 ||
-      v.parent <= 0 || v.death_signal < 0 || v.death_signal >= NSIG || v.descriptors < 0 ||
-      v.descriptors > 1024) {
-    fail_spawned(std::string("malformed ") + detail::kSpawnEnv + "='" + value + "'");
+                  &v.signals, &used) != 5 ||
+      v.signals < 0 || v.signals > 3 || value[used] != ',' ||
+      !detail::adopt_program_key(value + used + 1) || version != 1 || v.parent <= 0 ||
+      v.death_signal < 0 || v.death_signal >= NSIG || v.descriptors < 0 || v.descriptors > 1024) {
+    // Not the value itself: it holds the program's key.
+    fail_spawned(std::string("malformed ") + detail::kSpawnEnv + " variable");
   }
   return v;
 }
@@ -82,14 +84,13 @@ std::string read_task(int channel) {
 [[noreturn]] void run_spawned_child(const char* value, int argc, char** argv) {
   SpawnVariable v = parse_spawn_variable(value);
   ::unsetenv(detail::kSpawnEnv);  // the child's own children must not see it
-  if (v.ignore_sigint == 1) {
-    // Started with SIGINT blocked: ignore it, then let signals in.
-    ::signal(SIGINT, SIG_IGN);
-    sigset_t intr;
-    sigemptyset(&intr);
-    sigaddset(&intr, SIGINT);
-    pthread_sigmask(SIG_UNBLOCK, &intr, nullptr);
-  }
+  // Started with the signals of its policy blocked: apply it, then let them in.
+  detail::ChildSignals policy = detail::decode_spawn_signals(v.signals);
+  detail::apply_child_signals(policy);
+  sigset_t guarded;
+  sigemptyset(&guarded);
+  detail::add_policy_signals(policy, &guarded);
+  pthread_sigmask(SIG_UNBLOCK, &guarded, nullptr);
   watch_parent(v);
   detail::save_program_args(argc, argv);
   g_initialized.store(true);

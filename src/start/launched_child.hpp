@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 
+#include "process/child_signals.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace multiproc::detail {
@@ -26,7 +27,7 @@ struct LaunchRequest {
   const std::string* message = nullptr;
   std::span<const int> descriptors;
   int death_signal = 0;
-  bool ignore_sigint = false;
+  ChildSignals signals{};
 };
 
 }  // namespace multiproc::detail

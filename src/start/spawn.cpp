@@ -17,6 +17,7 @@
 #include "multiproc/error.hpp"
 #include "process/fork_launcher.hpp"
 #include "start/program_args.hpp"
+#include "start/program_key.hpp"
 #include "sys/syscall.hpp"
 
 extern char** environ;
@@ -134,17 +135,21 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
   posix_spawn_file_actions_addclosefrom_np(&o.actions, first_free);
   sigset_t start_mask, all;
   sigemptyset(&start_mask);
-  // A child that must ignore SIGINT starts with it blocked, until init
-  // has ignored it: a Ctrl-C in between stays pending, then is dropped.
-  if (request.ignore_sigint) sigaddset(&start_mask, SIGINT);
-  sigfillset(&all);
+  // The signals the child's policy changes stay blocked until init has
+  // applied it: one sent in between stays pending, then meets the policy.
+  add_policy_signals(request.signals, &start_mask);
+  // Every disposition back to default, glibc's internal signals 32 and 33
+  // included: its sigfillset leaves them out, and posix_spawn sets those two
+  // to SIG_IGN in the child unless they are in this set.
+  std::memset(&all, 0xff, sizeof all);
   posix_spawnattr_setsigmask(&o.attributes, &start_mask);
   posix_spawnattr_setsigdefault(&o.attributes, &all);
   posix_spawnattr_setflags(&o.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   std::string variable = std::string(kSpawnEnv) + "=1," + std::to_string(::getpid()) + "," +
                          std::to_string(request.death_signal) + "," + std::to_string(count) + "," +
-                         (request.ignore_sigint ? "1" : "0");
+                         std::to_string(encode_spawn_signals(request.signals)) + "," +
+                         program_key_hex();
   std::vector<char*> env = child_environment(variable);
   SpawnJob job{&o.actions, &o.attributes, argv, env.data()};
   pid_t pid = launch_from_long_lived_thread(run_spawn, &job);

@@ -96,7 +96,8 @@ class Zygote {
     ChildSetup setup;
     setup.parent_pid = ::getppid();  // the child's parent: CLONE_PARENT
     setup.death_signal = request.death_signal;
-    setup.ignore_sigint = (request.flags & kForkIgnoreSigint) != 0;
+    setup.signals = {(request.flags & kForkIgnoreSigint) != 0,
+                     (request.flags & kForkParentDecidesSignals) != 0};
     setup.keep_fds = keep.data();
     setup.keep_count = keep.size();
     setup.identity = &task.message.identity;
@@ -144,7 +145,11 @@ pid_t SiblingForker::fork(const ChildSetup& setup, int* pidfd) const noexcept {
 int zygote_main(void* config) {
   const auto& c = *static_cast<ZygoteConfig*>(config);
   prctl(PR_SET_NAME, "mp-zygote");
+  // The library ends the zygote itself (closing its channel, then SIGKILL):
+  // signals sent to the whole process group are the parent's to act on.
   signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   SiblingForker forker;
   int error = forker.prepare();
   if (error == 0 && c.preload != nullptr) {

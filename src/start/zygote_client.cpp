@@ -188,7 +188,8 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
     header.death_signal = request.death_signal;
     header.descriptor_count = static_cast<std::uint32_t>(fds.size());
     header.message_size = request.message->size();
-    header.flags = request.ignore_sigint ? kForkIgnoreSigint : 0;
+    header.flags = (request.signals.ignore_sigint ? kForkIgnoreSigint : 0) |
+                   (request.signals.parent_decides ? kForkParentDecidesSignals : 0);
     int r = send_with_fds(control_.get(), &header, sizeof header, fds);
     if (r == -EBADF && control_) {
       throw UsageError("start(): a descriptor of an argument is not open in this process");

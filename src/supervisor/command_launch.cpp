@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "sys/signal_dispositions.hpp"
 #include "sys/syscall.hpp"
 
 extern char** environ;
@@ -95,11 +96,7 @@ std::string search_path(const Command& command) {
   ::setpgid(0, 0);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(Stage::pdeathsig);
   if (::getppid() != parent) ::_exit(127);  // the parent died before the signal was armed
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  for (int s = 1; s < NSIG; ++s) {
-    if (s != SIGKILL && s != SIGSTOP) ::sigaction(s, &dfl, nullptr);
-  }
+  sys::reset_signal_dispositions();
   if (cwd != nullptr && ::chdir(cwd) != 0) fail(Stage::chdir);
   // Away from 0..3 so that descriptor 3 can be the group-stop socket.
   int err = ::fcntl(error_fd, F_DUPFD_CLOEXEC, 4);

@@ -97,7 +97,7 @@ StartResult start_function(const ChildSpec& spec) {
   StartResult out;
   try {
     ProcessOptions options = spec.options().process;
-    options.ignore_sigint = true;
+    options.parent_decides_signals = true;
     if (options.name.empty()) options.name = spec.name();
     Process p(std::move(options), spec.make_target());
     p.start();

@@ -4,21 +4,29 @@
 // RELIABILITY.md (11, 14) and for the examples.
 //
 //   signal_driver --ready TEXT [--signals INT,TERM,HUP] [--count N] [--leader-only]
-//                 [--again-when TEXT --again-after-ms M]
-//                 --expect-exit CODES --within-ms W
+//                 [--until-exit] [--again-when TEXT --again-after-ms M]
+//                 --expect-exit CODES --within-ms W [--runs R]
 //                 [--stderr-lines N] [--once TEXT]... -- PROGRAM ARGS...
 //
 // 1. Starts PROGRAM in a new process group, its stdout and stderr on pipes.
 // 2. When TEXT appears on its stdout, sends N signals (rotating through the
 //    list) to the whole group (Ctrl-C reaches every process of the
 //    foreground group), or to the leader only (--leader-only: kill PID).
+//    With --until-exit: sends the first signal alone, waits until the
+//    program's stderr shows it arrived (signals pending together are
+//    delivered lowest number first, so "first" would be ambiguous), then
+//    keeps sending them, as fast as a loop can, until the program has exited
+//    (a burst that outlives main).
 // 3. With --again-when: once that text appears (on stdout), waits M ms (the
 //    time a person takes to press Ctrl-C again) and sends one more signal.
 // 4. Checks: the exit code is one of CODES (a death by signal N counts as
-//    128+N, as a shell reports it), within W ms of the last signal; stderr
+//    128+N, as a shell reports it; "signal" in CODES stands for 128 + the
+//    first signal sent), within W ms of the last signal; stderr
 //    has exactly N non-empty lines; each --once text appears exactly once in
 //    stdout+stderr; and within 2 s no process of the group is left (this
 //    driver is a subreaper, so orphans come back to it and are reaped).
+// --runs R repeats the whole scenario R times, each run starting one further
+// in the list of signals; every run must pass.
 // Exit 0 when every check holds; 1 with what went wrong otherwise.
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +52,8 @@ struct Options {
   std::vector<int> signals{SIGINT};
   int count = 1;
   bool leader_only = false;
+  bool until_exit = false;
+  int runs = 1;
   int again_after_ms = 0;
   std::vector<int> expect_exit;
   int within_ms = 2000;
@@ -95,12 +105,16 @@ Options parse(int argc, char** argv) {
       o.count = std::stoi(value());
     else if (a == "--leader-only")
       o.leader_only = true;
+    else if (a == "--until-exit")
+      o.until_exit = true;
+    else if (a == "--runs")
+      o.runs = std::stoi(value());
     else if (a == "--again-when")
       o.again_when = value();
     else if (a == "--again-after-ms")
       o.again_after_ms = std::stoi(value());
     else if (a == "--expect-exit") {
-      for (auto& s : split(value())) o.expect_exit.push_back(std::stoi(s));
+      for (auto& s : split(value())) o.expect_exit.push_back(s == "signal" ? -1 : std::stoi(s));
     } else if (a == "--within-ms")
       o.within_ms = std::stoi(value());
     else if (a == "--stderr-lines")
@@ -155,11 +169,22 @@ std::size_t occurrences(const std::string& hay, const std::string& needle) {
   return n;
 }
 
-}  // namespace
+// Sends signals, rotating through the list, to `target` until `pid` has
+// exited; returns its wait status.
+int burst_until_exit(const Options& o, std::size_t first, pid_t target, pid_t pid, Output& output) {
+  ::kill(target, o.signals[first]);
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (output.err.empty() && output.err_open && Clock::now() < deadline) output.pump(deadline);
+  int status = 0;
+  for (std::size_t i = first + 1;; ++i) {
+    ::kill(target, o.signals[i % o.signals.size()]);
+    if (i % 256 != 0) continue;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    output.pump(Clock::now());  // a full pipe must not stall it
+  }
+}
 
-int main(int argc, char** argv) {
-  Options o = parse(argc, argv);
-  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+void run_once(const Options& o, int run) {
   int out[2], err[2];
   if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) fail("pipe2");
   pid_t pid = ::fork();
@@ -181,30 +206,37 @@ int main(int argc, char** argv) {
     auto until = Clock::now() + std::chrono::seconds(2);
     while (::waitpid(-1, nullptr, WNOHANG) >= 0 && Clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    fail(why + "\n--- stdout ---\n" + output.out + "--- stderr ---\n" + output.err);
+    fail("run " + std::to_string(run + 1) + ": " + why + "\n--- stdout ---\n" + output.out +
+         "--- stderr ---\n" + output.err);
   };
 
   if (!output.wait_for(o.ready, Clock::now() + std::chrono::seconds(60)))
     report("the program never printed '" + o.ready + "'");
   auto target = o.leader_only ? pid : -pid;
-  for (int i = 0; i < o.count; ++i) {
-    ::kill(target, o.signals[static_cast<std::size_t>(i) % o.signals.size()]);
+  auto first = static_cast<std::size_t>(run) % o.signals.size();
+  int status = 0;
+  bool exited = false;
+  if (o.until_exit) {
+    status = burst_until_exit(o, first, target, pid, output);
+    exited = true;
+  } else {
+    for (int i = 0; i < o.count; ++i) {
+      ::kill(target, o.signals[(first + static_cast<std::size_t>(i)) % o.signals.size()]);
+    }
   }
   auto last_signal = Clock::now();
   if (!o.again_when.empty()) {
     if (!output.wait_for(o.again_when, Clock::now() + std::chrono::seconds(60)))
       report("the program never printed '" + o.again_when + "'");
     std::this_thread::sleep_for(std::chrono::milliseconds(o.again_after_ms));  // a person's pause
-    ::kill(target, o.signals[0]);
+    ::kill(target, o.signals[first]);
     last_signal = Clock::now();
   }
 
   // Wait for the exit, reading output all along (a full pipe must not stall it).
   auto deadline = last_signal + std::chrono::milliseconds(o.within_ms);
-  int status = 0;
-  for (;;) {
-    pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) break;
+  while (!exited) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
     if (Clock::now() >= deadline)
       report("still running " + std::to_string(o.within_ms) + " ms after the last signal");
     output.pump(std::min(deadline, Clock::now() + std::chrono::milliseconds(10)));
@@ -214,7 +246,7 @@ int main(int argc, char** argv) {
 
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   bool expected = false;
-  for (int c : o.expect_exit) expected = expected || c == code;
+  for (int c : o.expect_exit) expected = expected || (c < 0 ? 128 + o.signals[first] : c) == code;
   if (!expected) report("exit code " + std::to_string(code) + " is not one expected");
 
   if (o.stderr_lines >= 0) {
@@ -245,5 +277,13 @@ int main(int argc, char** argv) {
   }
   std::printf("ok: exit code %d, %lld ms after the last signal\n", code,
               static_cast<long long>(took.count()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  for (int run = 0; run < o.runs; ++run) run_once(o, run);
   return 0;
 }

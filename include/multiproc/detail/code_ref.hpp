@@ -11,10 +11,21 @@
 // falls inside one of its executable segments before anything calls it.
 // Trampolines are further checked against the registered entry points
 // (entry_point.hpp).
+//
+// The user's function is not a registered entry (any function may be
+// passed at run time), so its reference travels with a tag: HMAC-SHA256,
+// under a key that only this program's process tree holds (program_key.hpp),
+// of the trampoline's reference and the function's. A message not written by
+// a process of the tree cannot name a function, and a tag cannot be moved to
+// another trampoline, that is, to another signature (RELIABILITY 27,
+// docs/reliability.md says exactly what this does and does not cover).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+
+#include "multiproc/detail/wire_fwd.hpp"
 
 namespace multiproc::detail {
 
@@ -28,6 +39,16 @@ CodeRef code_ref(const void* address);
 // The address `ref` names in this process. Throws DecodeError when the object
 // is not found or the offset is not inside its executable code.
 const void* resolve_code(const CodeRef& ref);
+
+// On the wire: the object's path, then the offset.
+void write_code_ref(WireWriter& out, const CodeRef& ref);
+CodeRef read_code_ref(WireReader& in);
+
+// A function that `entry` (a trampoline) will call: its reference, then its
+// tag. read_function_ref throws DecodeError when the tag is not the one this
+// program's key gives for that trampoline and that function.
+void write_function_ref(WireWriter& out, const CodeRef& entry, const CodeRef& fn);
+CodeRef read_function_ref(WireReader& in, const CodeRef& entry);
 
 template <class Fn>
 CodeRef code_ref_of(Fn* fn) {

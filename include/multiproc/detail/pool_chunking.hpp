@@ -159,7 +159,6 @@ class ImapInput {
   Iterator it_;
 };
 
-
 // imap's feed: each call encodes up to `batch` chunks of `chunksize` items
 // of the input into `out`; false once the input is exhausted (then
 // `sink->total` holds the item count). A range passed as an lvalue is read

@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -89,7 +90,9 @@ class PoolCore {
 
   void close();
   void terminate();
-  void join();
+  // Interrupted when `stop` is requested before every task ended (the
+  // tasks go on; terminate() ends them).
+  void join(const std::stop_token& stop = {});
 
   // The workers' PIDs now (for tests and diagnostics).
   std::vector<pid_t> worker_pids() const;

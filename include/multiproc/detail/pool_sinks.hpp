@@ -241,9 +241,7 @@ class ImapSink final : public ChunkSink {
   void fail(std::size_t chunk, std::exception_ptr error) override { store(chunk, Done{{}, error}); }
   // Under the core's lock: whether the next chunk's outcome is there, and
   // taking it.
-  bool has_next() const {
-    return ordered_ ? done_.count(next_chunk_) != 0 : !done_.empty();
-  }
+  bool has_next() const { return ordered_ ? done_.count(next_chunk_) != 0 : !done_.empty(); }
   std::optional<Done> next() {
     auto it = ordered_ ? done_.find(next_chunk_) : done_.begin();
     if (it == done_.end()) return std::nullopt;
@@ -270,6 +268,5 @@ class ImapSink final : public ChunkSink {
   std::atomic<std::size_t> buffered_{0};
   std::size_t next_chunk_ = 0;
 };
-
 
 }  // namespace multiproc::detail

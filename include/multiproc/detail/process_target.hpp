@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "multiproc/detail/code_ref.hpp"
-#include "multiproc/detail/code_ref_wire.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
@@ -72,10 +71,12 @@ using TargetDecoder = ProcessTarget* (*)(WireReader&);
 template <class F, class... Args>
 class BoundTarget;
 
+// `decoder` is the trampoline that reads it: a function reference is only
+// accepted with the tag that binds it to that trampoline (code_ref.hpp).
 template <class F>
-F decode_callable(WireReader& in) {
+F decode_callable(WireReader& in, const CodeRef& decoder) {
   if constexpr (std::is_pointer_v<F>) {
-    return resolve_function<std::remove_pointer_t<F>>(get_code_ref(in));
+    return resolve_function<std::remove_pointer_t<F>>(read_function_ref(in, decoder));
   } else {
     return F{};
   }
@@ -83,8 +84,9 @@ F decode_callable(WireReader& in) {
 
 template <class F, class... Args>
 ProcessTarget* decode_target(WireReader& in) {
-  // Braces: the callable, then the arguments, decoded left to right.
-  return new BoundTarget<F, Args...>{decode_callable<F>(in), get_value<Args>(in)...};
+  F f = decode_callable<F>(in, code_ref_of(&decode_target<F, Args...>));
+  // Braces: the arguments, decoded left to right.
+  return new BoundTarget<F, Args...>{std::move(f), get_value<Args>(in)...};
 }
 
 template <class F, class... Args>
@@ -132,8 +134,9 @@ class BoundTarget final : public ProcessTarget {
           "Connection, Lock, Event, Value, SharedMemory, ...); references and pointers cannot "
           "be sent");
     } else {
-      put_code_ref(out, entry_ref<&decode_target<F, Args...>>());
-      if constexpr (std::is_pointer_v<F>) put_code_ref(out, code_ref_of(f_));
+      CodeRef decoder = entry_ref<&decode_target<F, Args...>>();
+      write_code_ref(out, decoder);
+      if constexpr (std::is_pointer_v<F>) write_function_ref(out, decoder, code_ref_of(f_));
       std::apply([&out](const auto&... a) { (put_value(out, a), ...); }, args_);
     }
   }
