@@ -7,3 +7,8 @@ target_compile_options(multiproc_warnings INTERFACE
 if(MULTIPROC_WERROR)
   target_compile_options(multiproc_warnings INTERFACE -Werror)
 endif()
+# clang checks the lock annotations (src/sys/thread_annotations.hpp); with
+# MULTIPROC_WERROR a violation fails the build.
+if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+  target_compile_options(multiproc_warnings INTERFACE -Wthread-safety)
+endif()

@@ -20,15 +20,29 @@ ForkUnsafeError::ForkUnsafeError(int thread_count)
                  "`ProcessOptions{.allow_fork_with_threads = true}`"),
       thread_count_(thread_count) {}
 
-RemoteError::RemoteError(ExceptionInfo info)
-    : Error(info.type + (info.message.empty() ? "" : ": " + info.message) +
-            " (in pool worker pid " + std::to_string(info.pid) + ")"),
-      info_(std::move(info)) {}
+namespace {
 
-WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why)
-    : Error("pool worker pid " + std::to_string(pid) + " " + why + " (" + status.describe() + ")"),
+// " (input item 17)" when the error names an item: appended, so that the
+// message reads as before up to there.
+std::string item_note(std::optional<std::size_t> item) {
+  return item ? " (input item " + std::to_string(*item) + ")" : std::string();
+}
+
+}  // namespace
+
+RemoteError::RemoteError(ExceptionInfo info, std::optional<std::size_t> item)
+    : Error(info.type + (info.message.empty() ? "" : ": " + info.message) +
+            " (in pool worker pid " + std::to_string(info.pid) + ")" + item_note(item)),
+      info_(std::move(info)),
+      item_(item) {}
+
+WorkerLost::WorkerLost(pid_t pid, ExitStatus status, const std::string& why,
+                       std::optional<std::size_t> item)
+    : Error("pool worker pid " + std::to_string(pid) + " " + why + " (" + status.describe() + ")" +
+            item_note(item)),
       pid_(pid),
-      status_(status) {}
+      status_(status),
+      item_(item) {}
 
 namespace {
 
@@ -64,9 +78,11 @@ std::string seconds(std::chrono::nanoseconds d) {
 
 }  // namespace
 
-TaskTimeoutError::TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout)
+TaskTimeoutError::TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout,
+                                   std::optional<std::size_t> item)
     : TimeoutError("task ran past its timeout of " + seconds(timeout) + "; its worker (pid " +
-                   std::to_string(pid) + ") was killed and replaced"),
-      pid_(pid) {}
+                   std::to_string(pid) + ") was killed and replaced" + item_note(item)),
+      pid_(pid),
+      item_(item) {}
 
 }  // namespace multiproc

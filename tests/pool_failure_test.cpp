@@ -66,6 +66,20 @@ int crash(int how) {
   return 0;
 }
 
+int throw_on_13(int x) {
+  if (x == 13) throw std::invalid_argument("thirteen");
+  return x;
+}
+
+int segv_on_7(int x) {
+  if (x == 7) ::raise(SIGSEGV);
+  return x;
+}
+
+int add_throw_on_13(int a, int b) {
+  return throw_on_13(a + b);
+}
+
 int ignore_sigterm_and_hang(int) {
   ::signal(SIGTERM, SIG_IGN);
   g_started->put(::getpid());
@@ -262,6 +276,54 @@ TEST_P(PoolFailures, CrashesBecomeTheTasksErrors) {
     EXPECT_EQ(e.info().message, "task failed on purpose");
   }
   EXPECT_EQ(pool.apply(square, 3), 9);
+}
+
+// 2. A failed item of map, starmap, imap or map_outcomes is named by its
+// index in the input, whether its call threw or crashed its worker, at any
+// chunksize: the input that crashed a worker can be found.
+TEST_P(PoolFailures, ErrorsNameTheirItemInTheInput) {
+  mp::Pool pool(options());
+  try {
+    pool.map(throw_on_13, mp::range(0, 40), {.chunksize = 4});
+    FAIL() << "map did not throw";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_EQ(e.item(), std::optional<std::size_t>(13));
+    EXPECT_NE(std::string(e.what()).find("input item 13"), std::string::npos) << e.what();
+  }
+  std::vector<std::pair<int, int>> pairs{{1, 2}, {6, 7}, {3, 3}};
+  try {
+    pool.starmap(add_throw_on_13, pairs);
+    FAIL() << "starmap did not throw";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_EQ(e.item(), std::optional<std::size_t>(1));
+  }
+  try {
+    for (int x : pool.imap(throw_on_13, mp::range(10, 20), {.chunksize = 3})) (void)x;
+    FAIL() << "imap did not throw";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_EQ(e.item(), std::optional<std::size_t>(3));
+  }
+  for (std::size_t chunksize : {1u, 5u}) {
+    auto outcomes = pool.map_outcomes(segv_on_7, mp::range(0, 12), {.chunksize = chunksize});
+    ASSERT_EQ(outcomes.size(), 12u);
+    EXPECT_EQ(outcomes[0].value(), 0);
+    EXPECT_EQ(outcomes[11].value(), 11);
+    try {
+      outcomes[7].value();
+      FAIL() << "item 7 did not fail";
+    } catch (const mp::WorkerLost& e) {
+      EXPECT_EQ(e.item(), std::optional<std::size_t>(7)) << "chunksize " << chunksize;
+      EXPECT_EQ(e.status(), mp::ExitStatus::killed_by(SIGSEGV));
+      EXPECT_NE(std::string(e.what()).find("input item 7"), std::string::npos) << e.what();
+    }
+  }
+  // One call, no input range: no item.
+  try {
+    pool.apply(throw_on_13, 13);
+    FAIL() << "apply did not throw";
+  } catch (const mp::RemoteError& e) {
+    EXPECT_FALSE(e.item().has_value());
+  }
 }
 
 // 3. A task that never returns is killed at its timeout.

@@ -13,8 +13,10 @@
 // Thread-safe: any thread may wait, get or cancel.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -26,14 +28,27 @@
 
 namespace multiproc {
 
+// Callbacks for apply_async / map_async, run once the task(s) ended.
+template <class R>
+struct Callbacks {
+  std::function<void(const R&)> callback{};
+  std::function<void(std::exception_ptr)> error_callback{};
+};
+template <>
+struct Callbacks<void> {
+  std::function<void()> callback{};
+  std::function<void(std::exception_ptr)> error_callback{};
+};
+
 namespace detail {
 
 // The state an AsyncResult reads; the job's sink writes it (under the core's
-// lock).
+// lock). `done` is set last, so once it reads true (it may be read without
+// the lock) the value or the error is there.
 template <class T>
 struct ResultSlot {
   using Value = T;
-  bool done = false;
+  std::atomic<bool> done{false};
   std::exception_ptr error;
   std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
 };
@@ -49,16 +64,16 @@ class AsyncResult {
 
   // Whether the task(s) ended (with a value or an error).
   bool ready() const {
-    bool done = false;
-    core_->wait([&] { return done = slot_->done; }, Clock::now());
-    return done;
+    // One pass of collecting, then a look.
+    core_->wait([this] { return slot_->done.load(); }, Clock::now());
+    return slot_->done;
   }
   // Waits until ready; with a timeout, says whether it became ready.
   void wait() const {
-    core_->wait([this] { return slot_->done; }, std::nullopt);
+    core_->wait([this] { return slot_->done.load(); }, std::nullopt);
   }
   bool wait(std::chrono::nanoseconds timeout) const {
-    return core_->wait([this] { return slot_->done; }, Clock::now() + timeout);
+    return core_->wait([this] { return slot_->done.load(); }, Clock::now() + timeout);
   }
   // True if it ended with a value. UsageError before it is ready.
   bool successful() const {

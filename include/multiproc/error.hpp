@@ -13,7 +13,9 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -121,38 +123,51 @@ class BrokenBarrierError : public Error {
 };
 
 // A Pool task's exception, raised again in the caller: the exception's type
-// name, its message and the worker's PID (RemoteError::info()).
+// name, its message and the worker's PID (RemoteError::info()). For map,
+// starmap, imap and map_outcomes, item() is the index in the input of the
+// item whose call threw (what() says it too); for apply, none.
 class RemoteError : public Error {
  public:
-  explicit RemoteError(ExceptionInfo info);
+  explicit RemoteError(ExceptionInfo info, std::optional<std::size_t> item = std::nullopt);
   const ExceptionInfo& info() const noexcept { return info_; }
+  std::optional<std::size_t> item() const noexcept { return item_; }
 
  private:
   ExceptionInfo info_;
+  std::optional<std::size_t> item_;
 };
 
 // A Pool task's worker died while running it (a crash, a kill from outside,
 // the memory limit), or the pool stopped it (terminate(), the destructor):
 // its PID and how it ended. The task may have done part of its work.
+// item(): the index in the input of the item it was running (map, starmap,
+// imap, map_outcomes), so the input that crashed it can be found.
 class WorkerLost : public Error {
  public:
-  WorkerLost(pid_t pid, ExitStatus status, const std::string& why);
+  WorkerLost(pid_t pid, ExitStatus status, const std::string& why,
+             std::optional<std::size_t> item = std::nullopt);
   pid_t pid() const noexcept { return pid_; }
   const ExitStatus& status() const noexcept { return status_; }
+  std::optional<std::size_t> item() const noexcept { return item_; }
 
  private:
   pid_t pid_;
   ExitStatus status_;
+  std::optional<std::size_t> item_;
 };
 
 // A Pool task ran past its timeout: its worker was killed and replaced.
+// item(): as for WorkerLost, the item that was running.
 class TaskTimeoutError : public TimeoutError {
  public:
-  TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout);
+  TaskTimeoutError(pid_t pid, std::chrono::nanoseconds timeout,
+                   std::optional<std::size_t> item = std::nullopt);
   pid_t pid() const noexcept { return pid_; }
+  std::optional<std::size_t> item() const noexcept { return item_; }
 
  private:
   pid_t pid_;
+  std::optional<std::size_t> item_;
 };
 
 // JoinableQueue::join() found unfinished items that can never be done:

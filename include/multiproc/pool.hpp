@@ -36,28 +36,28 @@
 // result (never with the pool's lock held): keep them short.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <exception>
+#include <cstdint>
 #include <functional>
-#include <iterator>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
+#include <stop_token>
 #include <string>
-#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "multiproc/async_result.hpp"
+#include "multiproc/detail/pool_chunking.hpp"
 #include "multiproc/detail/pool_core.hpp"
+#include "multiproc/detail/pool_sinks.hpp"
 #include "multiproc/detail/pool_task.hpp"
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/error.hpp"
+#include "multiproc/imap_results.hpp"
+#include "multiproc/outcome.hpp"
 #include "multiproc/start_method.hpp"
 
 namespace multiproc {
@@ -116,489 +116,6 @@ struct MapOptions {
   std::stop_token stop{};
 };
 
-// Callbacks for apply_async / map_async, run once the task(s) ended.
-template <class R>
-struct Callbacks {
-  std::function<void(const R&)> callback{};
-  std::function<void(std::exception_ptr)> error_callback{};
-};
-template <>
-struct Callbacks<void> {
-  std::function<void()> callback{};
-  std::function<void(std::exception_ptr)> error_callback{};
-};
-
-// One item's outcome in map_outcomes: its value, or the error that ended
-// its task (RemoteError, WorkerLost, TaskTimeoutError, CancelledError, ...).
-template <class R>
-class Outcome {
- public:
-  explicit Outcome(R value) : value_(std::move(value)) {}
-  explicit Outcome(std::exception_ptr error) : error_(std::move(error)) {}
-
-  bool ok() const noexcept { return !error_; }
-  // The value; rethrows the error of a failed item.
-  const R& value() const {
-    if (error_) std::rethrow_exception(error_);
-    return *value_;
-  }
-  const std::exception_ptr& error() const noexcept { return error_; }
-  // The error's what(), or "" for a value.
-  std::string describe() const {
-    if (!error_) return {};
-    try {
-      std::rethrow_exception(error_);
-    } catch (const std::exception& e) {
-      return e.what();
-    } catch (...) {
-      return "unknown error";
-    }
-  }
-
- private:
-  std::optional<R> value_;
-  std::exception_ptr error_;
-};
-
-namespace detail {
-
-template <class F, class... Args>
-using PoolCallResult = PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
-
-template <class Range>
-using PoolItem = std::decay_t<std::ranges::range_reference_t<Range>>;
-
-// A job of one chunk of one item (apply / apply_async).
-template <class R>
-class ApplySink final : public ChunkSink {
- public:
-  ApplySink(PoolCore& core, Callbacks<R> callbacks)
-      : core_(core), callbacks_(std::move(callbacks)) {}
-  void deliver(std::size_t, WireReader& in, std::uint32_t) override {
-    try {
-      if constexpr (std::is_void_v<R>) {
-        slot->value = true;
-      } else {
-        slot->value.emplace(get_value<R>(in));
-      }
-    } catch (...) {
-      fail(0, std::current_exception());
-      return;
-    }
-    slot->done = true;
-    if (callbacks_.callback) {
-      if constexpr (std::is_void_v<R>) {
-        core_.post(callbacks_.callback);
-      } else {
-        core_.post([cb = callbacks_.callback, s = slot] { cb(*s->value); });
-      }
-    }
-  }
-  void fail(std::size_t, std::exception_ptr error) override {
-    if (slot->done) return;
-    slot->error = error;
-    slot->done = true;
-    if (callbacks_.error_callback)
-      core_.post([cb = callbacks_.error_callback, error] { cb(error); });
-  }
-  std::shared_ptr<ResultSlot<R>> slot = std::make_shared<ResultSlot<R>>();
-
- private:
-  PoolCore& core_;
-  Callbacks<R> callbacks_;
-};
-
-// Reports progress (items done / total) after each chunk.
-class Progress {
- public:
-  explicit Progress(std::function<void(std::size_t, std::size_t)> hook) : hook_(std::move(hook)) {}
-  void add(PoolCore& core, std::size_t items, std::size_t total) {
-    done_ += items;
-    if (hook_) core.post([h = hook_, d = done_, total] { h(d, total); });
-  }
-
- private:
-  std::function<void(std::size_t, std::size_t)> hook_;
-  std::size_t done_ = 0;
-};
-
-// The progress hook of a blocking map, starmap or map_outcomes, detached
-// when the call returns or throws: after Interrupted the tasks go on, and
-// the hook (a lambda over the caller's locals, typically) must not be
-// called once the caller's scope is gone. A call in progress is waited for.
-class ScopedProgress {
- public:
-  explicit ScopedProgress(MapOptions& options) {
-    if (!options.progress) return;
-    gate_ = std::make_shared<Gate>();
-    gate_->hook = std::move(options.progress);
-    options.progress = [gate = gate_](std::size_t done, std::size_t total) {
-      std::lock_guard lock(gate->mu);
-      if (gate->hook) gate->hook(done, total);
-    };
-  }
-  ~ScopedProgress() {
-    if (!gate_) return;
-    std::lock_guard lock(gate_->mu);
-    gate_->hook = nullptr;
-  }
-  ScopedProgress(const ScopedProgress&) = delete;
-  ScopedProgress& operator=(const ScopedProgress&) = delete;
-
- private:
-  struct Gate {
-    std::mutex mu;
-    std::function<void(std::size_t, std::size_t)> hook;
-  };
-  std::shared_ptr<Gate> gate_;
-};
-
-// map / map_async / starmap: every item's result in input order; the first
-// error fails the whole job (as Python's map does).
-template <class R>
-class MapSink final : public ChunkSink {
- public:
-  MapSink(PoolCore& core, std::vector<std::size_t> offsets, std::size_t total,
-          std::function<void(std::size_t, std::size_t)> progress,
-          Callbacks<std::vector<R>> callbacks)
-      : core_(core),
-        offsets_(std::move(offsets)),
-        items_(total),
-        remaining_(offsets_.size()),
-        progress_(std::move(progress)),
-        callbacks_(std::move(callbacks)) {}
-
-  void deliver(std::size_t chunk, WireReader& in, std::uint32_t count) override {
-    if (slot->done) return;
-    try {
-      std::size_t at = offsets_[chunk];
-      for (std::uint32_t i = 0; i < count; ++i) {
-        if constexpr (kDirect) {
-          items_[at + i] = get_value<R>(in);
-        } else {
-          items_[at + i].emplace(get_value<R>(in));
-        }
-      }
-    } catch (...) {
-      fail(chunk, std::current_exception());
-      return;
-    }
-    progress_.add(core_, count, items_.size());
-    if (--remaining_ == 0) finish();
-  }
-  void fail(std::size_t, std::exception_ptr error) override {
-    if (slot->done) return;
-    slot->error = error;
-    slot->done = true;
-    items_.clear();
-    if (callbacks_.error_callback)
-      core_.post([cb = callbacks_.error_callback, error] { cb(error); });
-  }
-  std::shared_ptr<ResultSlot<std::vector<R>>> slot = std::make_shared<ResultSlot<std::vector<R>>>();
-
- private:
-  void finish() {
-    if constexpr (kDirect) {
-      slot->value.emplace(std::move(items_));
-    } else {
-      std::vector<R> out;
-      out.reserve(items_.size());
-      for (auto& item : items_) out.push_back(std::move(*item));
-      slot->value.emplace(std::move(out));
-    }
-    items_.clear();
-    slot->done = true;
-    if (callbacks_.callback) core_.post([cb = callbacks_.callback, s = slot] { cb(*s->value); });
-  }
-
-  // Results go straight into the final vector when R can be made empty.
-  static constexpr bool kDirect = std::is_default_constructible_v<R>;
-  PoolCore& core_;
-  std::vector<std::size_t> offsets_;
-  std::vector<std::conditional_t<kDirect, R, std::optional<R>>> items_;
-  std::size_t remaining_;
-  Progress progress_;
-  Callbacks<std::vector<R>> callbacks_;
-};
-
-// map_outcomes: every item's value or error, in input order; a failed
-// chunk fails each of its items, and the job goes on.
-template <class R>
-class OutcomeSink final : public ChunkSink {
- public:
-  OutcomeSink(PoolCore& core, std::vector<std::size_t> offsets, std::size_t total,
-              std::function<void(std::size_t, std::size_t)> progress)
-      : core_(core),
-        offsets_(std::move(offsets)),
-        items_(total),
-        remaining_(offsets_.size()),
-        progress_(std::move(progress)) {}
-
-  void deliver(std::size_t chunk, WireReader& in, std::uint32_t count) override {
-    std::size_t at = offsets_[chunk];
-    std::uint32_t i = 0;
-    try {
-      for (; i < count; ++i) items_[at + i].emplace(get_value<R>(in));
-    } catch (...) {
-      for (; i < count; ++i) items_[at + i].emplace(std::current_exception());
-    }
-    end(count);
-  }
-  void fail(std::size_t chunk, std::exception_ptr error) override {
-    std::size_t at = offsets_[chunk];
-    std::size_t end_at = chunk + 1 < offsets_.size() ? offsets_[chunk + 1] : items_.size();
-    for (std::size_t i = at; i < end_at; ++i) items_[i].emplace(error);
-    end(end_at - at);
-  }
-  std::shared_ptr<ResultSlot<std::vector<Outcome<R>>>> slot =
-      std::make_shared<ResultSlot<std::vector<Outcome<R>>>>();
-
- private:
-  void end(std::size_t items) {
-    progress_.add(core_, items, items_.size());
-    if (--remaining_ != 0) return;
-    std::vector<Outcome<R>> out;
-    out.reserve(items_.size());
-    for (auto& item : items_) out.push_back(std::move(*item));
-    items_.clear();
-    slot->value.emplace(std::move(out));
-    slot->done = true;
-  }
-
-  PoolCore& core_;
-  std::vector<std::size_t> offsets_;
-  std::vector<std::optional<Outcome<R>>> items_;
-  std::size_t remaining_;
-  Progress progress_;
-};
-
-// imap / imap_unordered: chunks' results as they may be handed out.
-template <class R>
-class ImapSink final : public ChunkSink {
- public:
-  struct Done {
-    std::vector<R> values;
-    std::exception_ptr error;
-  };
-  ImapSink(PoolCore& core, bool ordered, std::function<void(std::size_t, std::size_t)> progress)
-      : core_(core), ordered_(ordered), progress_(std::move(progress)) {}
-
-  void deliver(std::size_t chunk, WireReader& in, std::uint32_t count) override {
-    Done d;
-    try {
-      d.values.reserve(count);
-      for (std::uint32_t i = 0; i < count; ++i) d.values.push_back(get_value<R>(in));
-    } catch (...) {
-      fail(chunk, std::current_exception());
-      return;
-    }
-    progress_.add(core_, count, total.load());
-    store(chunk, std::move(d));
-  }
-  void fail(std::size_t chunk, std::exception_ptr error) override { store(chunk, Done{{}, error}); }
-  // Under the core's lock: the next chunk's outcome, if it is there.
-  std::optional<Done> next() {
-    auto it = ordered_ ? done_.find(next_chunk_) : done_.begin();
-    if (it == done_.end()) return std::nullopt;
-    Done d = std::move(it->second);
-    done_.erase(it);
-    ++next_chunk_;
-    return d;
-  }
-  std::size_t buffered() const noexcept { return done_.size(); }
-  std::atomic<std::size_t> total{0};  // items, once the input is exhausted
-
- private:
-  void store(std::size_t chunk, Done d) { done_.emplace(chunk, std::move(d)); }
-
-  PoolCore& core_;
-  bool ordered_;
-  Progress progress_;
-  std::map<std::size_t, Done> done_;
-  std::size_t next_chunk_ = 0;
-};
-
-// imap's input: the range (or a pointer to it) and where reading it stopped.
-template <class Stored>
-class ImapInput {
-  using RangeType = std::remove_pointer_t<Stored>;
-  using Iterator = decltype(std::begin(std::declval<RangeType&>()));
-
- public:
-  template <class R>
-  explicit ImapInput(R&& range) : stored_(store(std::forward<R>(range))), it_(std::begin(get())) {}
-  bool done() { return !(it_ != std::end(get())); }
-  auto take() {
-    auto item = *it_;
-    ++it_;
-    return item;
-  }
-
- private:
-  template <class R>
-  static Stored store(R&& range) {
-    if constexpr (std::is_pointer_v<Stored>) {
-      return &range;
-    } else {
-      return Stored(std::forward<R>(range));
-    }
-  }
-  RangeType& get() {
-    if constexpr (std::is_pointer_v<Stored>) {
-      return *stored_;
-    } else {
-      return stored_;
-    }
-  }
-
-  Stored stored_;
-  Iterator it_;
-};
-
-// Encodes items of a range into chunks of `chunksize`.
-template <class Encode>
-class ChunkBuilder {
- public:
-  ChunkBuilder(std::size_t chunksize, Encode encode) : chunksize_(chunksize), encode_(encode) {}
-  template <class Item>
-  void add(const Item& item) {
-    encode_(writer_, item);
-    // One allocation per chunk, sized after its first item.
-    if (count_ == 0 && chunksize_ > 1) writer_.reserve(writer_.data().size() * chunksize_ + 64);
-    if (++count_ == chunksize_) flush();
-  }
-  void flush() {
-    if (count_ == 0) return;
-    chunks.push_back({std::move(writer_.data()), static_cast<std::uint32_t>(count_)});
-    writer_ = WireWriter{};
-    count_ = 0;
-  }
-  std::vector<PoolCore::Chunk> chunks;
-
- private:
-  std::size_t chunksize_;
-  Encode encode_;
-  WireWriter writer_;
-  std::size_t count_ = 0;
-};
-
-// Python's automatic chunksize for map: about four chunks per worker.
-inline std::size_t auto_chunksize(std::size_t items, std::size_t processes) {
-  if (items == 0) return 1;
-  std::size_t per = items / (processes * 4);
-  if (items % (processes * 4) != 0) ++per;
-  return per == 0 ? 1 : per;
-}
-
-}  // namespace detail
-
-// The lazy results of imap / imap_unordered: an input range. Each step hands
-// out the next result (rethrowing its task's error), feeding at most a few
-// chunks per worker ahead of the consumer, so an endless input works and
-// memory stays flat. Single-pass; iterate from one thread at a time.
-template <class R>
-class ImapResults {
-  struct State;
-
- public:
-  using Feed =
-      std::function<bool(std::vector<detail::PoolCore::Chunk>&)>;  // false: input exhausted
-
-  ImapResults(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::PoolCore::Job> job,
-              std::shared_ptr<detail::ImapSink<R>> sink, Feed feed, std::size_t window,
-              std::stop_token stop)
-      : state_(std::make_shared<State>(State{std::move(core), std::move(job), std::move(sink),
-                                             std::move(feed), window, std::move(stop)})) {}
-
-  class iterator {
-   public:
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(State* s) : s_(s) { advance(); }
-    const R& operator*() const { return s_->current[s_->pos]; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    bool operator==(std::default_sentinel_t) const { return s_ == nullptr || s_->finished; }
-
-   private:
-    void advance() { s_->advance(); }
-    State* s_ = nullptr;
-  };
-
-  iterator begin() { return iterator(state_.get()); }
-  std::default_sentinel_t end() { return {}; }
-
- private:
-  struct State {
-    std::shared_ptr<detail::PoolCore> core;
-    std::shared_ptr<detail::PoolCore::Job> job;
-    std::shared_ptr<detail::ImapSink<R>> sink;
-    Feed feed;
-    std::size_t window;
-    std::stop_token stop;
-    bool input_done = false;
-    bool finished = false;
-    bool started = false;
-    std::vector<R> current{};
-    std::size_t pos = 0;
-
-    // Feeds input while fewer than `window` chunks are running or waiting to
-    // be handed out.
-    void top_up() {
-      while (!input_done && core->unfinished(*job) + buffered() < window) {
-        std::vector<detail::PoolCore::Chunk> chunks;
-        input_done = !feed(chunks);
-        core->add_chunks(job, std::move(chunks), input_done);
-      }
-    }
-    std::size_t buffered() {
-      std::size_t n = 0;
-      core->wait([&] { return n = sink->buffered(), true; }, std::nullopt);
-      return n;
-    }
-    void advance() {
-      if (finished) return;
-      if (started && ++pos < current.size()) return;
-      started = true;
-      for (;;) {
-        top_up();
-        // Either the window is full (a chunk is running) or the input is
-        // exhausted: a result, or the end, is coming.
-        std::optional<typename detail::ImapSink<R>::Done> d;
-        auto ready = [&] {
-          if (!d) d = sink->next();  // may be asked again: take only once
-          return d.has_value() || (input_done && core->unfinished(*job) == 0);
-        };
-        if (stop.stop_possible()) {
-          detail::until_stopped(stop, "Pool::imap", [&](auto slice) {
-            return core->wait(ready, std::chrono::steady_clock::now() + slice);
-          });
-        } else {
-          core->wait(ready, std::nullopt);
-        }
-        if (!d) {
-          finished = true;
-          return;
-        }
-        if (d->error) {
-          finished = true;
-          std::rethrow_exception(d->error);
-        }
-        if (d->values.empty()) continue;
-        current = std::move(d->values);
-        pos = 0;
-        return;
-      }
-    }
-  };
-
-  std::shared_ptr<State> state_;
-};
-
 class Pool {
  public:
   explicit Pool(PoolOptions options = {});
@@ -624,16 +141,15 @@ class Pool {
   &, std::decay_t<Args>... >
          AsyncResult<R> apply_async(Callbacks<R> callbacks, F&& fn, Args&&... args) {
     static_assert(detail::check_pool_callable<F, Args...>());
-    using Fd = std::decay_t<F>;
     static_assert(std::is_same_v<R, detail::PoolCallResult<F, Args...>>,
                   "multiproc: Callbacks<R> must name the task's result type");
-    std::uint32_t id = function_id<Fd, std::decay_t<Args>...>(fn);
+    std::uint32_t id = function_id<std::decay_t<F>, std::decay_t<Args>...>(fn);
     auto sink = std::make_shared<detail::ApplySink<R>>(core(), std::move(callbacks));
     auto job = core().open_job(id, sink);
     detail::WireWriter w;
     detail::put_item(w, static_cast<const std::decay_t<Args>&>(args)...);
     std::vector<detail::PoolCore::Chunk> chunks;
-    chunks.push_back({std::move(w.data()), 1});
+    chunks.push_back({std::move(w.data()), 1, detail::PoolCore::kNoItem});
     core().add_chunks(job, std::move(chunks), true);
     return AsyncResult<R>(core_, std::move(job), sink->slot, 1);
   }
@@ -657,15 +173,18 @@ class Pool {
       F&& fn, Range&& items, MapOptions options = {},
       Callbacks<std::vector<detail::PoolCallResult<F, detail::PoolItem<Range>>>> callbacks = {}) {
     using Item = detail::PoolItem<Range>;
-    return map_job<F, Item>(
-        std::forward<F>(fn), std::forward<Range>(items), std::move(options), std::move(callbacks),
-        [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
+    using R = detail::PoolCallResult<F, Item>;
+    static_assert(detail::check_pool_callable<F, Item>());
+    static_assert(!std::is_void_v<R>, "multiproc: map needs a function that returns a value");
+    return submit_all<detail::MapSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
+                                          std::move(options), std::move(callbacks),
+                                          detail::encode_item<Item>);
   }
 
   template <class F, std::ranges::input_range Range>
   auto map(F&& fn, Range&& items, MapOptions options = {}) {
     std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options);
+    detail::ScopedProgress progress(options.progress);
     auto r = map_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
     r.get(stop);
     return take(r);
@@ -677,17 +196,15 @@ class Pool {
   template <class F, std::ranges::input_range Range>
   auto map_outcomes(F&& fn, Range&& items, MapOptions options = {}) {
     using Item = detail::PoolItem<Range>;
-    using Fd = std::decay_t<F>;
     using R = detail::PoolCallResult<F, Item>;
-    static_assert(detail::check_pool_callable<Fd, Item>());
+    static_assert(detail::check_pool_callable<F, Item>());
     static_assert(!std::is_void_v<R>,
                   "multiproc: map_outcomes needs a function that returns a value");
     if (options.chunksize == 0) options.chunksize = 1;
     std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options);
-    auto encode = [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); };
-    auto r =
-        submit_outcomes<detail::OutcomeSink<R>, Fd, Item>(fn, items, std::move(options), encode);
+    detail::ScopedProgress progress(options.progress);
+    auto r = submit_all<detail::OutcomeSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
+                                                std::move(options), {}, detail::encode_item<Item>);
     r.get(stop);
     return take(r);
   }
@@ -697,15 +214,19 @@ class Pool {
   template <class F, std::ranges::input_range Range>
   auto starmap_async(F&& fn, Range&& items, MapOptions options = {}) {
     using Tuple = detail::PoolItem<Range>;
-    return starmap_job(std::forward<F>(fn), std::forward<Range>(items), std::move(options),
-                       static_cast<Tuple*>(nullptr),
-                       std::make_index_sequence<std::tuple_size_v<Tuple>>{});
+    using Runner = detail::TupleRunner<std::decay_t<F>, Tuple>;
+    using R = typename Runner::Result;
+    static_assert(!std::is_void_v<R>, "multiproc: starmap needs a function that returns a value");
+    static_assert(Runner::check());
+    std::uint32_t id = core().function_id(Runner::runner(), callable_address<std::decay_t<F>>(fn));
+    return submit_all<detail::MapSink<R>>(id, items, std::move(options), {},
+                                          detail::encode_tuple<Tuple>);
   }
 
   template <class F, std::ranges::input_range Range>
   auto starmap(F&& fn, Range&& items, MapOptions options = {}) {
     std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options);
+    detail::ScopedProgress progress(options.progress);
     auto r = starmap_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
     r.get(stop);
     return take(r);
@@ -748,12 +269,19 @@ class Pool {
     return *core_;
   }
 
+  template <class Fd>
+  static const void* callable_address(const Fd& fn) {
+    if constexpr (std::is_pointer_v<Fd>) {
+      return reinterpret_cast<const void*>(fn);
+    } else {
+      return nullptr;
+    }
+  }
+
   template <class Fd, class... Args>
   std::uint32_t function_id(const Fd& fn) {
-    const void* raw = nullptr;
-    if constexpr (std::is_pointer_v<Fd>) raw = reinterpret_cast<const void*>(fn);
     return core().function_id(detail::registered_entry<&detail::run_pool_chunk<Fd, Args...>>(),
-                              raw);
+                              callable_address(fn));
   }
 
   template <class T>
@@ -761,162 +289,34 @@ class Pool {
     return T(r.get());
   }
 
-  template <class Range>
-  static std::size_t chunksize_for(const Range& items, const MapOptions& options,
-                                   std::size_t processes) {
-    if (options.chunksize != 0) return options.chunksize;
-    if constexpr (std::ranges::sized_range<Range>) {
-      return detail::auto_chunksize(static_cast<std::size_t>(std::ranges::size(items)), processes);
-    } else {
-      return 0;  // decided once the items are counted
-    }
-  }
-
-  template <class F, class Item, class Range, class Encode>
-  auto map_job(F&& fn, Range&& items, MapOptions options,
-               Callbacks<std::vector<detail::PoolCallResult<F, Item>>> callbacks, Encode encode) {
-    using R = detail::PoolCallResult<F, Item>;
-    static_assert(!std::is_void_v<R>, "multiproc: map needs a function that returns a value");
-    return map_like<R, std::decay_t<F>, Item>(fn, items, std::move(options), std::move(callbacks),
-                                              encode);
-  }
-
-  struct EncodedItems {
-    std::vector<detail::PoolCore::Chunk> chunks;
-    std::vector<std::size_t> offsets;  // each chunk's first item
-    std::size_t total = 0;
-  };
-
-  // Encodes every item once, into chunks of the chosen size.
-  template <class Range, class Encode>
-  EncodedItems encode_items(Range& items, const MapOptions& options, Encode encode) {
-    EncodedItems out;
-    std::size_t chunksize = chunksize_for(items, options, processes());
-    if (chunksize != 0) {
-      detail::ChunkBuilder builder(chunksize, encode);
-      for (auto&& item : items) {
-        builder.add(item);
-        ++out.total;
-      }
-      builder.flush();
-      out.chunks = std::move(builder.chunks);
-    } else {
-      // Not sized: count first (encoding each item once), then cut chunks.
-      detail::ChunkBuilder one(1, encode);
-      for (auto&& item : items) one.add(item);
-      out.total = one.chunks.size();
-      chunksize = detail::auto_chunksize(out.total, processes());
-      for (std::size_t i = 0; i < one.chunks.size(); i += chunksize) {
-        detail::PoolCore::Chunk c;
-        for (std::size_t j = i; j < std::min(i + chunksize, one.chunks.size()); ++j) {
-          c.payload += one.chunks[j].payload;
-          ++c.count;
-        }
-        out.chunks.push_back(std::move(c));
-      }
-    }
-    std::size_t at = 0;
-    for (const auto& c : out.chunks) {
-      out.offsets.push_back(at);
-      at += c.count;
-    }
-    return out;
-  }
-
-  // Submits encoded items as one job whose chunks end in `sink`.
-  template <class T, class Sink>
-  AsyncResult<T> submit(std::uint32_t function, std::shared_ptr<Sink> sink,
-                        std::vector<detail::PoolCore::Chunk> chunks) {
+  // Every item of `items` encoded into chunks and submitted as one job
+  // whose outcomes go to a Sink (map's, or map_outcomes').
+  template <class Sink, class Range, class Encode>
+  auto submit_all(std::uint32_t function, Range& items, MapOptions options,
+                  typename Sink::CallbackSet callbacks, Encode encode) {
+    detail::EncodedItems e = detail::encode_items(items, options.chunksize, processes(), encode);
+    auto sink = std::make_shared<Sink>(core(), std::move(e.offsets), e.total,
+                                       std::move(options.progress), std::move(callbacks));
     auto job = core().open_job(function, sink);
-    std::size_t n = chunks.size();
-    auto slot = sink->slot;
-    if (n == 0) {
-      // Nothing to run: an empty result, at once.
-      core().wait(
-          [&] {
-            slot->value.emplace();
-            slot->done = true;
-            return true;
-          },
-          std::nullopt);
-    }
-    core().add_chunks(job, std::move(chunks), true);
-    return AsyncResult<T>(core_, std::move(job), slot, n);
-  }
-
-  template <class R, class Fd, class... Args, class Range, class Encode>
-  AsyncResult<std::vector<R>> map_like_impl(const Fd& fn, Range& items, MapOptions options,
-                                            Callbacks<std::vector<R>> callbacks, Encode encode) {
-    std::uint32_t id = function_id<Fd, Args...>(fn);
-    EncodedItems e = encode_items(items, options, encode);
-    auto sink = std::make_shared<detail::MapSink<R>>(
-        core(), std::move(e.offsets), e.total, std::move(options.progress), std::move(callbacks));
-    return submit<std::vector<R>>(id, std::move(sink), std::move(e.chunks));
-  }
-
-  template <class Sink, class Fd, class Item, class Range, class Encode>
-  auto submit_outcomes(const Fd& fn, Range& items, MapOptions options, Encode encode) {
-    std::uint32_t id = function_id<Fd, Item>(fn);
-    EncodedItems e = encode_items(items, options, encode);
-    auto sink =
-        std::make_shared<Sink>(core(), std::move(e.offsets), e.total, std::move(options.progress));
-    using T = typename std::decay_t<decltype(*sink->slot)>::Value;
-    return submit<T>(id, std::move(sink), std::move(e.chunks));
-  }
-
-  template <class R, class Fd, class Item, class Range, class Encode>
-  auto map_like(const Fd& fn, Range& items, MapOptions options, Callbacks<std::vector<R>> callbacks,
-                Encode encode) {
-    static_assert(detail::check_pool_callable<Fd, Item>());
-    return map_like_impl<R, Fd, Item>(fn, items, std::move(options), std::move(callbacks), encode);
-  }
-
-  template <class F, class Range, class Tuple, std::size_t... I>
-  auto starmap_job(F&& fn, Range&& items, MapOptions options, Tuple*, std::index_sequence<I...>) {
-    using Fd = std::decay_t<F>;
-    using R = detail::PoolResult<Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>;
-    static_assert(!std::is_void_v<R>, "multiproc: starmap needs a function that returns a value");
-    static_assert(detail::check_pool_callable<Fd, std::tuple_element_t<I, Tuple>...>());
-    auto encode = [](detail::WireWriter& w, const Tuple& t) {
-      detail::put_item(w, std::get<I>(t)...);
-    };
-    return map_like_impl<R, Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>(
-        fn, items, std::move(options), {}, encode);
+    std::size_t n = e.chunks.size();
+    // Nothing to run: an empty result at once (nothing else sees the slot yet).
+    if (n == 0) sink->finish_empty();
+    core().add_chunks(job, std::move(e.chunks), true);
+    return AsyncResult<typename Sink::Value>(core_, std::move(job), sink->slot, n);
   }
 
   template <class F, class Range>
   auto imap_job(F&& fn, Range&& items, MapOptions options, bool ordered) {
-    using Fd = std::decay_t<F>;
     using Item = detail::PoolItem<Range>;
     using R = detail::PoolCallResult<F, Item>;
-    static_assert(detail::check_pool_callable<Fd, Item>());
+    static_assert(detail::check_pool_callable<F, Item>());
     static_assert(!std::is_void_v<R>, "multiproc: imap needs a function that returns a value");
-    std::uint32_t id = function_id<Fd, Item>(fn);
+    std::uint32_t id = function_id<std::decay_t<F>, Item>(fn);
     auto sink = std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
     auto job = core().open_job(id, sink);
     std::size_t chunksize = options.chunksize != 0 ? options.chunksize : 1;
-    // The input: a range passed as an lvalue is read where it is (keep it
-    // alive while iterating, as with a view), an rvalue is moved in. Read
-    // only as results are consumed. (Plain begin/end, not std::views::all:
-    // clang 14 cannot compile libstdc++ 12's views.)
-    using Stored = std::conditional_t<std::is_lvalue_reference_v<Range>,
-                                      std::remove_reference_t<Range>*, std::remove_cvref_t<Range>>;
-    auto input = std::make_shared<detail::ImapInput<Stored>>(std::forward<Range>(items));
-    auto counted = std::make_shared<std::size_t>(0);
-    auto feed = [input, counted, chunksize, sink,
-                 batch = processes()](std::vector<detail::PoolCore::Chunk>& out) {
-      detail::ChunkBuilder builder(
-          chunksize, [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); });
-      for (std::size_t n = 0; n < chunksize * batch && !input->done(); ++n) {
-        builder.add(input->take());
-        ++*counted;
-      }
-      builder.flush();
-      out = std::move(builder.chunks);
-      bool more = !input->done();
-      if (!more) sink->total = *counted;
-      return more;
-    };
+    auto feed =
+        detail::make_imap_feed<Item>(std::forward<Range>(items), chunksize, processes(), sink);
     return ImapResults<R>(core_, std::move(job), sink, std::move(feed), 4 * processes(),
                           std::move(options.stop));
   }

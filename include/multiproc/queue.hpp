@@ -46,6 +46,8 @@
 
 namespace multiproc {
 
+class WaitObject;
+
 struct QueueOptions {
   // Items the queue holds before put() blocks; 0: unbounded.
   std::size_t maxsize = 0;
@@ -129,12 +131,13 @@ class Queue {
   }
   static Queue multiproc_import(detail::WireReader& r) { return Queue(import_core(r)); }
 
+ protected:
+  friend class WaitObject;  // waits on the core's eventfd
   detail::QueueCore& core() const {
     if (!core_) throw UsageError("Queue: this handle was closed");
     return *core_;
   }
 
- protected:
   explicit Queue(std::shared_ptr<detail::QueueCore> core) : core_(std::move(core)) {}
   static std::shared_ptr<detail::QueueCore> import_core(detail::WireReader& r) {
     int memfd = detail::dup_received(r.fd());

@@ -3,6 +3,8 @@
 // the parent the second: one writer per field.
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -15,6 +17,9 @@ struct ControlBlock {
   alignas(64) std::atomic<std::uint64_t> started{0};
   std::atomic<std::uint64_t> current_task{0};     // 0: none running
   std::atomic<std::int64_t> current_since_ns{0};  // CLOCK_MONOTONIC
+  // The item of the current task that runs now (its index in the task).
+  // Read by the parent once the worker died, to name the item it crashed on.
+  std::atomic<std::uint32_t> current_item{0};
 
   // Written by the parent: tasks dispatched to this worker and then
   // cancelled; the worker skips them (a ring: the latest kCancelSlots).
@@ -40,6 +45,10 @@ struct ControlBlock {
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
 // CLOCK_MONOTONIC in nanoseconds: the same clock in every process.
-std::int64_t monotonic_ns() noexcept;
+inline std::int64_t monotonic_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 }  // namespace multiproc::detail::pool

@@ -16,7 +16,7 @@
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "pool/control_block.hpp"
-#include "pool/messages.hpp"
+#include "pool/protocol.hpp"
 #include "process/run_target.hpp"
 #include "sys/spin.hpp"
 
@@ -48,8 +48,7 @@ ProcessTarget* decode_worker(WireReader& in) {
   std::uint32_t has_init = in.u32();
   if (has_init > 1) throw DecodeError("multiproc: corrupt pool worker setup");
   if (has_init == 1) {
-    CodeRef decoder = read_code_ref(in);
-    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(decoder)(in));
+    init.reset(resolve_entry<std::remove_pointer_t<TargetDecoder>>(read_code_ref(in))(in));
   }
   return new WorkerTarget(std::move(c), limits, std::move(init));
 }
@@ -90,17 +89,15 @@ class Worker {
           },
           &bytes, std::nullopt);
       WireReader in(std::as_bytes(std::span(bytes.data(), bytes.size())), {});
-      switch (static_cast<Kind>(in.u32())) {
+      switch (read_engine_kind(in)) {
         case Kind::function:
-          define(in);
+          define(read_function(in));
           break;
         case Kind::tasks:
           if (!run_batch(in)) return 0;
           break;
-        case Kind::stop:
+        default:  // stop
           return 0;
-        default:
-          throw DecodeError("multiproc: pool worker received a message of unknown kind");
       }
     }
   }
@@ -121,40 +118,39 @@ class Worker {
     } while (std::chrono::steady_clock::now() < until);
   }
 
-  void define(WireReader& in) {
-    std::uint32_t id = in.u32();
+  void define(const FunctionMessage& m) {
     Function f;
-    CodeRef runner = read_code_ref(in);
-    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(runner);
-    if (in.u32() == 1) f.callable = resolve_code(read_function_ref(in, runner));
-    functions_[id] = f;
+    f.runner = resolve_entry<std::remove_pointer_t<PoolRunner>>(m.runner);
+    if (m.callable) f.callable = resolve_code(*m.callable);
+    functions_[m.id] = f;
   }
 
   // False when the worker must retire.
   bool run_batch(WireReader& in) {
-    std::uint32_t n = in.u32();
+    TasksReader tasks(in);
     // One clock read per task: a task starts when the previous one ended.
     std::int64_t start = monotonic_ns();
-    for (std::uint32_t i = 0; i < n; ++i) {
-      TaskHeader t;
-      t.id = in.u64();
-      t.function = in.u32();
-      t.items = in.u32();
-      auto payload = in.bytes();
+    for (std::uint32_t i = 0; i < tasks.size(); ++i) {
+      std::span<const std::byte> payload;
+      TaskHeader t = tasks.next(payload);
       start = run_task(t, payload, start);
       ++tasks_done_;
       if (limits_.maxtasks != 0 && tasks_done_ >= limits_.maxtasks) {
-        post(encode_text(Kind::retire, "maxtasksperchild reached"));
+        post(encode_retire("maxtasksperchild reached"));
         return false;
       }
       if (over_memory()) return false;
     }
+    tasks.finish();
     return true;
   }
 
   // Returns when it ended.
   std::int64_t run_task(const TaskHeader& t, std::span<const std::byte> payload,
                         std::int64_t start) {
+    // Reset before the task counts as started: a death in between must not
+    // name the previous task's item.
+    control_->current_item.store(0, std::memory_order_relaxed);
     control_->started.store(control_->started.load(std::memory_order_relaxed) + 1,
                             std::memory_order_release);
     if (control_->is_cancelled(t.id)) {
@@ -164,14 +160,13 @@ class Worker {
     control_->current_since_ns.store(start, std::memory_order_relaxed);
     control_->current_task.store(t.id, std::memory_order_release);
     WireWriter out;
-    std::uint32_t item = 0;
     std::string message;
     std::int64_t end = start;
     try {
       auto f = functions_.find(t.function);
       if (f == functions_.end()) throw DecodeError("multiproc: task for an unknown function");
       WireReader in(payload, {});
-      f->second.runner(f->second.callable, in, t.items, out, item);
+      f->second.runner(f->second.callable, in, t.items, out, control_->current_item);
       if (in.remaining() != 0) throw DecodeError("multiproc: task items with trailing bytes");
       end = monotonic_ns();
       message = encode_result_ok(t.id, static_cast<std::uint64_t>(end - start),
@@ -179,8 +174,9 @@ class Worker {
     } catch (...) {
       end = monotonic_ns();
       CurrentException e = describe_current_exception();
-      message = encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type,
-                                    e.message, item);
+      message =
+          encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type, e.message,
+                              control_->current_item.load(std::memory_order_relaxed));
     }
     control_->current_task.store(0, std::memory_order_release);
     post(message);
@@ -195,8 +191,8 @@ class Worker {
     last_memory_check_ = now;
     std::uint64_t peak = peak_resident_bytes();
     if (peak <= limits_.max_memory) return false;
-    post(encode_text(Kind::retire, "max_memory_per_child exceeded: peak resident " +
-                                       std::to_string(peak >> 20) + " MiB"));
+    post(encode_retire("max_memory_per_child exceeded: peak resident " +
+                       std::to_string(peak >> 20) + " MiB"));
     return true;
   }
 
@@ -224,7 +220,7 @@ int WorkerTarget::run() {
       initializer_->run();
     } catch (...) {
       CurrentException e = describe_current_exception();
-      std::string m = encode_text(Kind::init_failed, e.type, e.message);
+      std::string m = encode_init_failed(e.type, e.message);
       channels_.results->put(std::as_bytes(std::span(m.data(), m.size())), std::nullopt);
       return 1;
     }
@@ -242,9 +238,7 @@ void WorkerTarget::descriptors(std::vector<int>& out) const {
 }
 
 void WorkerTarget::encode(WireWriter& out) const {
-  CodeRef decoder = entry_ref<&decode_worker>();
-  out.str(decoder.object);
-  out.u64(decoder.offset);
+  write_code_ref(out, entry_ref<&decode_worker>());
   for (const auto& q : {channels_.tasks, channels_.results}) {
     out.fd(q->memfd());
     out.fd(q->eventfd());

@@ -47,9 +47,13 @@ class PoolCore {
   using Clock = std::chrono::steady_clock;
   using Deadline = std::optional<Clock::time_point>;
 
+  static constexpr std::size_t kNoItem = static_cast<std::size_t>(-1);
   struct Chunk {
     std::string payload;
     std::uint32_t count = 0;
+    // The index in the job's input of its first item, which errors name
+    // (kNoItem for apply_async: one call, no input range).
+    std::size_t first_item = kNoItem;
   };
 
   struct Job;  // a submitted job, owned by the core and its handles
@@ -71,11 +75,14 @@ class PoolCore {
   // be called inside wait()'s predicate.
   static std::size_t unfinished(const Job& job) noexcept;
 
-  // Waits until `done()` (called under the lock) is true or the deadline
-  // passes; collects results while it waits. Returns done()'s last value.
+  // Waits until `done()` (a check without side effects, called under the
+  // lock) is true and the callbacks it may wait for have run, or until the
+  // deadline passes; collects results while it waits. True if done.
   bool wait(const std::function<bool()>& done, const Deadline& deadline);
   // Runs `fn` once the lock is released (callbacks, progress hooks).
   void post(std::function<void()> fn);
+  // Runs `fn` with the lock held (to take what a sink holds).
+  void run_locked(const std::function<void()>& fn);
 
   // Cancels chunk `chunk` of `job`: fails it with CancelledError unless it
   // already ended. A chunk that runs now has its worker killed and replaced.

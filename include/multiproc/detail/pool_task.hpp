@@ -9,8 +9,10 @@
 // and appends each result (put_value) to the chunk's result bytes.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <ranges>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -21,9 +23,11 @@
 namespace multiproc::detail {
 
 // Runs `count` items read from `in`, appending their results to `out`.
-// Exceptions propagate, with `item` left at the index of the failing item.
+// `item` holds the index (in the chunk) of the item running now: exceptions
+// propagate with it at the failing item, and it lives in memory the parent
+// reads when the worker dies, so a crash names its item too.
 using PoolRunner = void (*)(const void* fn, WireReader& in, std::uint32_t count, WireWriter& out,
-                            std::uint32_t& item);
+                            std::atomic<std::uint32_t>& item);
 
 template <class F>
 F callable_from(const void* fn) {
@@ -40,9 +44,10 @@ using PoolResult = decltype(std::apply(std::declval<F&>(), std::declval<std::tup
 
 template <class F, class... Args>
 void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWriter& out,
-                    std::uint32_t& item) {
+                    std::atomic<std::uint32_t>& item) {
   F f = callable_from<F>(fn);
-  for (item = 0; item < count; ++item) {
+  for (std::uint32_t i = 0; i < count; ++i) {
+    item.store(i, std::memory_order_relaxed);
     // Braces: the arguments are decoded left to right.
     std::tuple<Args...> args{get_value<Args>(in)...};
     using R = PoolResult<F, Args...>;
@@ -51,10 +56,16 @@ void run_pool_chunk(const void* fn, WireReader& in, std::uint32_t count, WireWri
     } else {
       put_value(out, std::apply(f, std::move(args)));
       // One allocation for the chunk's results, sized after the first.
-      if (item == 0 && count > 1) out.reserve(out.data().size() * count + 64);
+      if (i == 0 && count > 1) out.reserve(out.data().size() * count + 64);
     }
   }
 }
+
+// What Pool's templates call the result and item types.
+template <class F, class... Args>
+using PoolCallResult = PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
+template <class Range>
+using PoolItem = std::decay_t<std::ranges::range_reference_t<Range>>;
 
 template <class... Args>
 void put_item(WireWriter& w, const Args&... args) {
@@ -84,5 +95,19 @@ constexpr bool check_pool_callable() {
                 "shared objects (Queue, Lock, Event, ...) through the pool's initializer");
   return true;
 }
+
+// starmap's runner: the callable applied to each tuple's elements.
+template <class Fd, class Tuple, class = std::make_index_sequence<std::tuple_size_v<Tuple>>>
+struct TupleRunner;
+template <class Fd, class Tuple, std::size_t... I>
+struct TupleRunner<Fd, Tuple, std::index_sequence<I...>> {
+  using Result = PoolResult<Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>;
+  static constexpr bool check() {
+    return check_pool_callable<Fd, std::tuple_element_t<I, Tuple>...>();
+  }
+  static PoolRunner runner() {
+    return registered_entry<&run_pool_chunk<Fd, std::decay_t<std::tuple_element_t<I, Tuple>>...>>();
+  }
+};
 
 }  // namespace multiproc::detail
