@@ -20,5 +20,11 @@ install(FILES ${PROJECT_BINARY_DIR}/multiprocConfig.cmake
 # The .pc file finds its prefix relative to itself, so an install moved with
 # --prefix (or DESTDIR) still works.
 file(RELATIVE_PATH MULTIPROC_PC_TO_PREFIX "/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/")
+# A static libmultiproc needs its private dependencies on the consumer's link line.
+if(BUILD_SHARED_LIBS)
+  set(MULTIPROC_PC_STATIC_LIBS "")
+else()
+  set(MULTIPROC_PC_STATIC_LIBS "-lcrypto")
+endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/multiproc.pc.in ${PROJECT_BINARY_DIR}/multiproc.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/multiproc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "multiproc/async_result.hpp"
+#include "multiproc/detail/option_checks.hpp"
 #include "multiproc/detail/pool_core.hpp"
 #include "multiproc/detail/pool_task.hpp"
 #include "multiproc/detail/process_target.hpp"
@@ -649,6 +650,7 @@ class Pool {
     static_assert(detail::check_pool_callable<Fd, Item>());
     static_assert(!std::is_void_v<R>,
                   "multiproc: map_outcomes needs a function that returns a value");
+    detail::check_chunksize(options.chunksize, "Pool::map_outcomes");
     if (options.chunksize == 0) options.chunksize = 1;
     std::stop_token stop = options.stop;
     auto encode = [](detail::WireWriter& w, const Item& item) { detail::put_item(w, item); };
@@ -726,6 +728,7 @@ class Pool {
   template <class Range>
   static std::size_t chunksize_for(const Range& items, const MapOptions& options,
                                    std::size_t processes) {
+    detail::check_chunksize(options.chunksize, "Pool::map");
     if (options.chunksize != 0) return options.chunksize;
     if constexpr (std::ranges::sized_range<Range>) {
       return detail::auto_chunksize(static_cast<std::size_t>(std::ranges::size(items)), processes);
@@ -856,6 +859,7 @@ class Pool {
     std::uint32_t id = function_id<Fd, Item>(fn);
     auto sink = std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
     auto job = core().open_job(id, sink);
+    detail::check_chunksize(options.chunksize, "Pool::imap");
     std::size_t chunksize = options.chunksize != 0 ? options.chunksize : 1;
     // The input: a range passed as an lvalue is read where it is (keep it
     // alive while iterating, as with a view), an rvalue is moved in. Read

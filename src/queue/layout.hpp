@@ -56,6 +56,9 @@ struct alignas(64) Header {
   std::atomic<std::uint32_t> producers_waiting;
   alignas(64) std::atomic<std::uint32_t> done_seq;
   std::atomic<std::uint32_t> joiners;
+
+  // Queue::shutdown: 0 open, 1 shut down (gets drain), 2 shut down at once.
+  alignas(64) std::atomic<std::uint32_t> shut;
 };
 static_assert(sizeof(Header) <= kHeaderSize);
 

@@ -39,6 +39,12 @@ class QueueCore {
   std::uint64_t qsize() const noexcept;
   std::uint64_t maxsize() const noexcept;
 
+  // Python 3.13's shutdown: put throws ShutDown from now on, get once the
+  // queue is empty; `immediate` empties it first (counting the items as
+  // done, for join). Wakes every waiter. Idempotent; immediate wins.
+  void shutdown(bool immediate);
+  bool is_shutdown() const noexcept;
+
   // JoinableQueue.
   void task_done();
   bool join(const Deadline& deadline);
