@@ -95,7 +95,7 @@ soak: deps-test $(BUILD)/CMakeCache.txt
 # Every libFuzzer target, FUZZ_SECONDS each (CI: briefly), from the seed
 # corpus in tests/fuzz/corpus/<target> (copied: the repository is not changed).
 FUZZ_SECONDS ?= 20
-FUZZERS := frame_fuzz task_message_fuzz fork_request_fuzz pool_message_fuzz queue_record_fuzz
+FUZZERS := frame_fuzz task_message_fuzz fork_request_fuzz pool_message_fuzz queue_record_fuzz handshake_fuzz
 fuzz:
 	@$(ENSURE) $(CLANG_PACKAGES)
 	cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \

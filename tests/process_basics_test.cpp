@@ -143,8 +143,9 @@ TEST(ProcessBasics, MisuseIsAClearError) {
   EXPECT_THROW(p.set_daemon(true), mp::UsageError);
   p.join();
   p.join();  // joining again is harmless, as in Python
+  EXPECT_EQ(p.exitcode(), 0);
   p.close();
-  EXPECT_EQ(p.exitcode(), 0);  // still readable after close
+  EXPECT_THROW(p.exitcode(), mp::UsageError);  // Python: ValueError, process object is closed
   EXPECT_THROW(p.start(), mp::UsageError);
   EXPECT_THROW(p.sentinel(), mp::UsageError);
 }

@@ -12,9 +12,8 @@
 // T must be trivially copyable (its bytes are shared as they are).
 //
 // Like Python's Array, it has an RLock by default (mp::no_lock for none, or
-// an RLock to share). Element access through span() and operator[] is not
-// guarded: hold get_lock() around accesses that other processes may race
-// with.
+// a Lock or RLock to share; get_lock() returns it as an AnyLock). Element access through span() and
+// operator[] is not guarded: hold get_lock() around accesses that other processes may race with.
 //
 // As with std::vector, Array<int>{3} is the one-element array {3} and
 // Array<int>(3) is three zeros. A zero, negative or absurd size (more than
@@ -92,7 +91,7 @@ class Array {
   }
 
   // The lock. Throws UsageError for an Array made with no_lock.
-  RLock& get_lock() const {
+  AnyLock& get_lock() const {
     if (!lock_) throw UsageError("Array::get_lock: this Array was made with no_lock");
     return *lock_;
   }
@@ -102,7 +101,7 @@ class Array {
   // rebuilds a handle (duplicating `fd`), guarded by `lock` if given.
   // UsageError if `fd` is not an Array of elements of T's size and alignment.
   int fd() const { return handle_.fd("Array::fd"); }
-  static Array from_fd(int fd, std::optional<RLock> lock = std::nullopt) {
+  static Array from_fd(int fd, std::optional<AnyLock> lock = std::nullopt) {
     return Array(detail::SharedHandle::adopt(fd, detail::SharedKind::array, layout(0), "Array"),
                  std::move(lock));
   }
@@ -123,11 +122,11 @@ class Array {
     return detail::SharedHandle::create(detail::SharedKind::array, layout(n), "Array");
   }
 
-  Array(detail::SharedHandle handle, std::optional<RLock> lock) noexcept
+  Array(detail::SharedHandle handle, std::optional<AnyLock> lock) noexcept
       : handle_(std::move(handle)), lock_(std::move(lock)) {}
 
   detail::SharedHandle handle_;
-  mutable std::optional<RLock> lock_;
+  mutable std::optional<AnyLock> lock_;
 };
 
 }  // namespace multiproc

@@ -73,7 +73,7 @@ class AsyncResult {
     core_->wait([this] { return slot_->done.load(); }, std::nullopt);
   }
   bool wait(std::chrono::nanoseconds timeout) const {
-    return core_->wait([this] { return slot_->done.load(); }, Clock::now() + timeout);
+    return core_->wait([this] { return slot_->done.load(); }, detail::deadline_after(timeout));
   }
   // True if it ended with a value. UsageError before it is ready.
   bool successful() const {

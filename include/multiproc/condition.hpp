@@ -119,7 +119,7 @@ bool Condition::wait_for(Predicate predicate) {
 
 template <class Predicate>
 bool Condition::wait_for(Predicate predicate, std::chrono::nanoseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = detail::deadline_after(timeout);
   while (!predicate()) {
     if (std::chrono::steady_clock::now() >= deadline) return false;
     wait_until(deadline, false);

@@ -13,6 +13,13 @@
 // send<T>/recv<T> carry any Serializable value (serialization.hpp),
 // send_bytes/recv_bytes raw bytes.
 //
+// Shared objects cross too: send(queue), send(connection), send(lock) pass
+// their descriptors (SCM_RIGHTS) to the process at the other end, which gets
+// a handle to the same object with recv<Queue<T>>() and so on, whatever start
+// method made the two processes (or none: see listener.hpp).
+// send_handle(fd) / recv_handle() pass one plain descriptor (Python's
+// multiprocessing.reduction.send_handle); the received one is close-on-exec.
+//
 // When the other end is gone (closed, exited, killed), recv raises EOFError
 // at once and send raises BrokenPipeError; SIGPIPE is never raised. Bytes that
 // are not valid frames raise ProtocolError — no crash, no huge allocation.
@@ -38,7 +45,7 @@
 #include "multiproc/bytes.hpp"
 #include "multiproc/detail/fd_check.hpp"
 #include "multiproc/detail/frame.hpp"
-#include "multiproc/detail/wire_fwd.hpp"
+#include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/serialization.hpp"
 #include "multiproc/stop.hpp"
@@ -76,20 +83,35 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
+  // A Serializable value, or a shared object (Queue, Connection, Lock,
+  // Event, Value, SharedMemory, ...) whose descriptors travel with it.
   template <class T>
   void send(const T& value) {
-    Encoded<T> encoded(value);
-    send_frame(encoded.tag(), encoded.bytes());
+    if constexpr (detail::Transferable<T>) {
+      detail::WireWriter w;
+      value.multiproc_export(w);
+      send_object(w);
+    } else {
+      Encoded<T> encoded(value);
+      send_frame(encoded.tag(), encoded.bytes());
+    }
   }
   // Blocks until a message arrives. EOFError when the other end is gone.
   template <class T>
   T recv() {
     return decode_frame<T>(recv_frame(nullptr));
   }
+
+  // Sends a duplicate of descriptor `fd` (SCM_RIGHTS); the caller keeps
+  // `fd`. Throws UsageError if `fd` is not open.
+  void send_handle(int fd);
+  // Receives a descriptor sent with send_handle: a new descriptor, owned by
+  // the caller, close-on-exec. ProtocolError if the next message is not one.
+  int recv_handle();
   // nullopt if no whole message arrived within `timeout`.
   template <class T>
   std::optional<T> recv(std::chrono::nanoseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto deadline = detail::deadline_after(timeout);
     if (!poll(timeout)) return std::nullopt;
     return decode_frame<T>(recv_frame(&deadline));
   }
@@ -123,7 +145,9 @@ class Connection {
   bool writable() const noexcept { return writable_; }
   // The socket, close-on-exec; for passing to another process.
   int fd() const noexcept { return fd_; }
-  void set_max_message(std::uint64_t bytes) noexcept { max_message_ = bytes; }
+  // Messages announced as longer are refused (ProtocolError) before any
+  // allocation; kDefaultMaxMessage unless set.
+  void set_max_message(std::uint64_t bytes) noexcept;
 
   // Keeps the socket open in a forked child that receives this Connection.
   void multiproc_descriptors(std::vector<int>& out) const {
@@ -136,7 +160,20 @@ class Connection {
  private:
   Connection(int fd, bool readable, bool writable) noexcept;
   friend std::pair<Connection, Connection> Pipe(bool duplex);
-  void send_frame(std::uint32_t tag, std::span<const std::byte> payload);
+  // Frame tags of a shared object (its wire bytes, descriptors beside) and
+  // of a descriptor sent alone.
+  static constexpr std::uint32_t kObjectTag = 0x4f42504d;  // "MPBO"
+  static constexpr std::uint32_t kHandleTag = 0x4448504d;  // "MPHD"
+  // Descriptors received and not yet claimed by their message; more is a
+  // ProtocolError (a peer flooding us with descriptors).
+  static constexpr std::size_t kMaxPendingFds = 1024;
+
+  void send_frame(std::uint32_t tag, std::span<const std::byte> payload,
+                  std::span<const int> fds = {});
+  // The first `n` descriptors received and not yet claimed (ProtocolError
+  // if fewer came); the caller owns them.
+  std::vector<int> take_fds(std::size_t n);
+  void close_pending_fds() noexcept;
   // Reads one frame; `deadline` nullptr blocks without limit.
   detail::Frame recv_frame(const std::chrono::steady_clock::time_point* deadline);
   void require(bool ok, const char* operation) const;
@@ -146,10 +183,35 @@ class Connection {
   Bytes take_payload(const detail::Frame& frame);
 
   template <class T>
-  static T decode_frame(const detail::Frame& frame) {
-    check_tag<T>(frame.tag);
-    return decode<T>(frame.payload);
+  T decode_frame(const detail::Frame& frame) {
+    if constexpr (detail::Transferable<T>) {
+      return import_object<T>(frame);
+    } else {
+      check_tag<T>(frame.tag);
+      return decode<T>(frame.payload);
+    }
   }
+  // A shared object: its wire bytes, then a u32 count of descriptors that
+  // came with them. The importer duplicates what it keeps.
+  template <class T>
+  T import_object(const detail::Frame& frame) {
+    if (frame.tag != kObjectTag)
+      throw DecodeError("multiproc: recv: the message is not a shared object");
+    std::vector<int> fds = take_object_fds(frame);
+    struct Closer {
+      std::vector<int>& fds;
+      ~Closer() { close_all(fds); }
+    } closer{fds};
+    detail::WireReader r(frame.payload.subspan(sizeof(std::uint32_t)), fds);
+    T value = T::multiproc_import(r);
+    if (r.remaining() != 0)
+      throw DecodeError("multiproc: recv: trailing bytes after a shared object");
+    return value;
+  }
+  // Checks the frame's descriptor count (its first u32) and takes them.
+  std::vector<int> take_object_fds(const detail::Frame& frame);
+  void send_object(const detail::WireWriter& w);
+  static void close_all(std::vector<int>& fds) noexcept;
 
   int fd_ = -1;
   detail::FdCheck fd_check_;
@@ -158,6 +220,7 @@ class Connection {
   std::uint64_t max_message_ = kDefaultMaxMessage;
   std::unique_ptr<detail::FrameReader> reader_;
   Bytes large_;
+  std::vector<int> pending_fds_;  // received with bytes not yet read as messages
 };
 
 // Two connected ends. duplex: both send and receive; otherwise the first only

@@ -1,7 +1,9 @@
 // multiproc/current_process.hpp — this process, its parent, its children.
 //
 //   mp::current_process().name;     // "MainProcess", or "Process-1" in a child
-//   if (auto parent = mp::parent_process()) parent->is_alive();
+//   mp::current_process().is_alive();  // true, as in Python
+//   if (auto parent = mp::parent_process()) parent->join(5s);  // true once the parent ended
+//   mp::cpu_count();                // online CPUs, as os.cpu_count()
 //   for (const auto& c : mp::active_children()) std::cout << c.pid << '\n';
 //
 // Thread safety: all functions are thread-safe. None is async-signal-safe.
@@ -22,19 +24,41 @@ struct ProcessInfo {
   bool daemon = false;
 };
 
-// Parent of a process started by multiproc.
+// The calling process, as Python's current_process() describes it.
+struct CurrentProcess : ProcessInfo {
+  // Always true: the caller runs (Python's current_process().is_alive()).
+  bool is_alive() const noexcept { return true; }
+  // Always nullopt: the caller has not ended (Python gives None).
+  std::optional<int> exitcode() const noexcept { return std::nullopt; }
+};
+
+// Parent of a process started by multiproc (for a forkserver child, the
+// process that asked for it: the zygote forks with CLONE_PARENT).
 struct ParentProcess {
   pid_t pid = 0;
   std::string name;
   // True while the parent lives. Safe against PID reuse: it compares getppid().
   bool is_alive() const;
+  // Waits at most `timeout` for the parent to end; true if it has (Python's
+  // parent_process().join(timeout)). It watches the parent's pidfd, opened
+  // only while getppid() still names it, so a reused PID is never watched.
+  // Throws SystemError when the kernel refuses the pidfd.
+  bool join(std::chrono::nanoseconds timeout) const;
 };
 
 // The calling process: "MainProcess" unless it was started by multiproc.
-ProcessInfo current_process();
+CurrentProcess current_process();
 
 // The process that started this one through multiproc; nullopt in the main process.
 std::optional<ParentProcess> parent_process();
+
+// The number of CPUs online (sysconf(_SC_NPROCESSORS_ONLN)), at least 1, as
+// Python's cpu_count() (its None for "unknown" becomes 1). The CPUs this
+// process may run on can be fewer: see process_cpu_count().
+unsigned cpu_count() noexcept;
+// The CPUs this process may run on (its affinity mask), at least 1: Python
+// 3.13's os.process_cpu_count(), and the Pool's default size.
+unsigned process_cpu_count() noexcept;
 
 // Children started by this process that are still running. Like Python, it
 // reaps the children that have ended.

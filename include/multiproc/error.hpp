@@ -83,6 +83,22 @@ class ProtocolError : public Error {
   using Error::Error;
 };
 
+// A Queue was shut down (Queue::shutdown, Python 3.13's queue.ShutDown): put
+// refuses at once; get refuses once the queue is empty (at once after an
+// immediate shutdown). Waiters blocked in put or get wake with it.
+class ShutDown : public Error {
+ public:
+  using Error::Error;
+};
+
+// A Listener/Client handshake failed: the peer does not know the authkey,
+// or one side has a key and the other none (Python's AuthenticationError).
+// Nothing the peer sent after its greeting was decoded.
+class AuthenticationError : public Error {
+ public:
+  using Error::Error;
+};
+
 // A message could not be turned back into a value: wrong type, wrong size,
 // or bytes that the type's decoder rejects.
 class DecodeError : public Error {

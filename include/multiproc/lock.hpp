@@ -53,6 +53,7 @@
 #include <chrono>
 #include <optional>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "multiproc/detail/lock_word.hpp"
@@ -134,6 +135,11 @@ class Lock {
   void unlock() { release(); }
   bool try_lock();
 
+  // Whether any thread of any process holds the lock now (Python's
+  // locked()). A snapshot: it may change at once. Never blocks; a lock whose
+  // owner died still counts as held until someone takes it over.
+  bool locked() const { return state("locked").word.load(std::memory_order_acquire) != 0; }
+
   // The lock's memfd, for passing to another process (SCM_RIGHTS, or an
   // inherited descriptor). Close-on-exec; owned by the handle.
   int fd() const;
@@ -203,6 +209,11 @@ class RLock {
   void unlock() { release(); }
   bool try_lock();
 
+  // Whether any thread of any process holds the lock now (Python's
+  // locked()). A snapshot: it may change at once. Never blocks; a lock whose
+  // owner died still counts as held until someone takes it over.
+  bool locked() const { return state("locked").word.load(std::memory_order_acquire) != 0; }
+
   int fd() const;
   static RLock from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
@@ -227,25 +238,86 @@ class RLock {
   detail::SharedHandle handle_;
 };
 
+// A handle to either a Lock or an RLock: what Value::get_lock() and
+// Array::get_lock() return, since those may be guarded by either (Python's
+// lock=Lock() or lock=RLock()). Same contract as the lock it holds (see
+// above): thread-safe, not async-signal-safe, a cheap reference.
+class AnyLock {
+ public:
+  AnyLock(Lock lock) : lock_(std::move(lock)) {}   // NOLINT: implicit on purpose
+  AnyLock(RLock lock) : lock_(std::move(lock)) {}  // NOLINT: implicit on purpose
+
+  // Whether it is an RLock.
+  bool recursive() const noexcept { return std::holds_alternative<RLock>(lock_); }
+  // The lock itself; nullptr when it is the other kind.
+  Lock* as_lock() noexcept { return std::get_if<Lock>(&lock_); }
+  RLock* as_rlock() noexcept { return std::get_if<RLock>(&lock_); }
+
+  [[nodiscard]] AcquireResult acquire() {
+    return std::visit([](auto& l) { return l.acquire(); }, lock_);
+  }
+  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout) {
+    return std::visit([&](auto& l) { return l.acquire(timeout); }, lock_);
+  }
+  [[nodiscard]] AcquireResult acquire(std::stop_token stop) {
+    return std::visit([&](auto& l) { return l.acquire(stop); }, lock_);
+  }
+  [[nodiscard]] AcquireResult try_acquire() {
+    return std::visit([](auto& l) { return l.try_acquire(); }, lock_);
+  }
+  void release() {
+    std::visit([](auto& l) { l.release(); }, lock_);
+  }
+  void make_consistent() {
+    std::visit([](auto& l) { l.make_consistent(); }, lock_);
+  }
+  void lock() {
+    std::visit([](auto& l) { l.lock(); }, lock_);
+  }
+  void unlock() { release(); }
+  bool try_lock() {
+    return std::visit([](auto& l) { return l.try_lock(); }, lock_);
+  }
+  bool locked() const {
+    return std::visit([](const auto& l) { return l.locked(); }, lock_);
+  }
+  int fd() const {
+    return std::visit([](const auto& l) { return l.fd(); }, lock_);
+  }
+
+  void multiproc_descriptors(std::vector<int>& out) const {
+    std::visit([&](const auto& l) { l.multiproc_descriptors(out); }, lock_);
+  }
+  // Crossing as descriptors: a u32 kind (1 RLock, 2 Lock), then the lock.
+  void multiproc_export(detail::WireWriter& w) const;
+  static AnyLock multiproc_import(detail::WireReader& r);
+
+ private:
+  std::variant<Lock, RLock> lock_;
+};
+
 namespace detail {
 
 // How a Value or Array is guarded: a new RLock (the default, as Python's
-// lock=True), the RLock given (shared with other objects), or none (no_lock).
+// lock=True), the Lock or RLock given (shared with other objects), or none
+// (no_lock, as Python's lock=False).
 class LockChoice {
  public:
   LockChoice() = default;
-  LockChoice(NoLock) : none_(true) {}                  // NOLINT: implicit on purpose
-  LockChoice(RLock lock) : given_(std::move(lock)) {}  // NOLINT: implicit on purpose
+  LockChoice(NoLock) : none_(true) {}                    // NOLINT: implicit on purpose
+  LockChoice(RLock lock) : given_(std::move(lock)) {}    // NOLINT: implicit on purpose
+  LockChoice(Lock lock) : given_(std::move(lock)) {}     // NOLINT: implicit on purpose
+  LockChoice(AnyLock lock) : given_(std::move(lock)) {}  // NOLINT: implicit on purpose
 
-  std::optional<RLock> resolve() && {
+  std::optional<AnyLock> resolve() && {
     if (none_) return std::nullopt;
     if (given_) return std::move(given_);
-    return RLock();
+    return AnyLock(RLock());
   }
 
  private:
   bool none_ = false;
-  std::optional<RLock> given_;
+  std::optional<AnyLock> given_;
 };
 
 }  // namespace detail
@@ -253,8 +325,8 @@ namespace detail {
 
 // Value and Array cross with their optional RLock: the object's descriptor,
 // then whether a lock follows, then the lock.
-void export_with_lock(WireWriter& w, int fd, const std::optional<RLock>& lock);
-std::optional<RLock> import_lock(WireReader& r);
+void export_with_lock(WireWriter& w, int fd, const std::optional<AnyLock>& lock);
+std::optional<AnyLock> import_lock(WireReader& r);
 
 }  // namespace detail
 

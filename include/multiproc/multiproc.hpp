@@ -17,6 +17,7 @@
 #include "multiproc/exception_info.hpp"
 #include "multiproc/exit_status.hpp"
 #include "multiproc/init.hpp"
+#include "multiproc/listener.hpp"
 #include "multiproc/lock.hpp"
 #include "multiproc/pool.hpp"
 #include "multiproc/process.hpp"

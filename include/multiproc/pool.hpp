@@ -51,6 +51,7 @@
 
 #include "multiproc/async_result.hpp"
 #include "multiproc/detail/pool_chunking.hpp"
+#include "multiproc/detail/option_checks.hpp"
 #include "multiproc/detail/pool_core.hpp"
 #include "multiproc/detail/pool_sinks.hpp"
 #include "multiproc/detail/pool_task.hpp"
@@ -176,6 +177,7 @@ class Pool {
     using R = detail::PoolCallResult<F, Item>;
     static_assert(detail::check_pool_callable<F, Item>());
     static_assert(!std::is_void_v<R>, "multiproc: map needs a function that returns a value");
+    detail::check_chunksize(options.chunksize, "Pool::map");
     return submit_all<detail::MapSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
                                           std::move(options), std::move(callbacks),
                                           detail::encode_item<Item>);
@@ -200,6 +202,7 @@ class Pool {
     static_assert(detail::check_pool_callable<F, Item>());
     static_assert(!std::is_void_v<R>,
                   "multiproc: map_outcomes needs a function that returns a value");
+    detail::check_chunksize(options.chunksize, "Pool::map_outcomes");
     if (options.chunksize == 0) options.chunksize = 1;
     std::stop_token stop = options.stop;
     detail::ScopedProgress progress(options.progress);
@@ -311,6 +314,7 @@ class Pool {
     using R = detail::PoolCallResult<F, Item>;
     static_assert(detail::check_pool_callable<F, Item>());
     static_assert(!std::is_void_v<R>, "multiproc: imap needs a function that returns a value");
+    detail::check_chunksize(options.chunksize, "Pool::imap");
     std::uint32_t id = function_id<std::decay_t<F>, Item>(fn);
     auto sink = std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
     auto job = core().open_job(id, sink);

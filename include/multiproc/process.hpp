@@ -167,6 +167,9 @@ class Process {
   // SIGTERM / SIGKILL through the pidfd. No-op once the child was reaped.
   void terminate();
   void kill();
+  // SIGINT through the pidfd, as Python 3.14's interrupt(): a child that
+  // does not handle SIGINT dies of it (exitcode -2). No-op once reaped.
+  void interrupt();
   // Ordered stop: SIGTERM, wait up to `grace`, then SIGKILL; reaps the child.
   // Bounded in time. No-op if not running.
   void stop(std::chrono::nanoseconds grace = std::chrono::seconds(1));
@@ -185,12 +188,17 @@ class Process {
   // The child's uncaught exception, once it ended; nullopt otherwise.
   const std::optional<ExceptionInfo>& exception() const noexcept { return exception_; }
 
-  // Releases the pidfd; exitcode() and exception() stay readable, sentinel()
-  // and start() throw. Throws UsageError while the child is still running.
+  // Releases the pidfd. Afterwards every method but close(), name(),
+  // daemon() and exception() throws UsageError ("process object is closed",
+  // as Python raises ValueError). Throws UsageError while the child is still
+  // running. A second close() does nothing.
   void close();
+  // Whether close() was called.
+  bool closed() const noexcept { return closed_; }
 
  private:
   void require_started(const char* operation) const;
+  void require_open(const char* operation) const;
   std::shared_ptr<detail::ChildState> fork_child(std::vector<int> keep);
   std::shared_ptr<detail::ChildState> send_child(StartMethod method);
   detail::SendPlan plan_send(StartMethod method);

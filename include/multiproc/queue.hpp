@@ -76,7 +76,7 @@ class Queue {
   void put(const T& item) { (void)put_until(item, std::nullopt); }
   // False if the queue stayed full for `timeout`.
   bool put(const T& item, std::chrono::nanoseconds timeout) {
-    return put_until(item, Clock::now() + timeout);
+    return put_until(item, detail::deadline_after(timeout));
   }
   // Python's put_nowait: false if the queue is full.
   bool try_put(const T& item) { return put_until(item, Clock::now()); }
@@ -94,7 +94,7 @@ class Queue {
   }
   // nullopt if the queue stayed empty for `timeout`.
   std::optional<T> get(std::chrono::nanoseconds timeout) {
-    return get_until(Clock::now() + timeout);
+    return get_until(detail::deadline_after(timeout));
   }
   // Python's get_nowait: nullopt if the queue is empty.
   std::optional<T> try_get() { return get_until(Clock::now()); }
@@ -104,6 +104,14 @@ class Queue {
   bool empty() const { return qsize() == 0; }
   bool full() const { return core().maxsize() > 0 && qsize() >= core().maxsize(); }
   std::size_t maxsize() const { return static_cast<std::size_t>(core().maxsize()); }
+
+  // Python 3.13's shutdown, for every process that uses the queue: put
+  // throws ShutDown from now on; get returns what is still queued, then
+  // throws ShutDown; waiters blocked in put or get wake up and throw it.
+  // `immediate` discards what is queued first (a JoinableQueue counts those
+  // items as done, so join() returns). Idempotent; immediate wins.
+  void shutdown(bool immediate = false) { core().shutdown(immediate); }
+  bool is_shutdown() const { return core().is_shutdown(); }
 
   // Releases this handle; using it afterwards is a UsageError. The queue
   // lives on in the other handles and processes.
@@ -215,7 +223,7 @@ class JoinableQueue : public Queue<T> {
   void join() { (void)this->core().join(std::nullopt); }
   // False if items were still unfinished after `timeout`; ConsumerLost.
   bool join(std::chrono::nanoseconds timeout) {
-    return this->core().join(std::chrono::steady_clock::now() + timeout);
+    return this->core().join(detail::deadline_after(timeout));
   }
   // Interrupted when `stop` is requested first; ConsumerLost.
   void join(std::stop_token stop) {

@@ -4,6 +4,7 @@
 //   mp::Process p([](mp::SharedMemory m) { std::ranges::fill(m.buf(), std::byte{1}); }, shm);
 //
 //   auto named = mp::SharedMemory::create("/frames", 1 << 20);  // in /dev/shm, tracked
+//   auto fresh = mp::SharedMemory::create(4096);   // named too: fresh.name() is generated
 //   auto other = mp::SharedMemory::attach("/frames");           // any process, by name
 //   named.unlink();                                // the name goes; mappings stay valid
 //
@@ -62,6 +63,11 @@ class SharedMemory {
   // most 253 characters) of `size` bytes, zero-filled, and its tracker.
   // Throws SystemError (EEXIST when the name is taken) or UsageError.
   static SharedMemory create(std::string_view name, std::size_t size);
+  // As create(name, size), with a fresh name ("/mp-<pid>-<random hex>", as
+  // Python's SharedMemory(create=True) without a name makes "psm_<hex>"):
+  // tracked like any named segment; name() says what it is, for attach()
+  // elsewhere.
+  static SharedMemory create(std::size_t size);
   // Opens the existing named segment `name`. Throws SystemError (ENOENT when
   // there is none) or UsageError.
   static SharedMemory attach(std::string_view name);

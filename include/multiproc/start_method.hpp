@@ -15,10 +15,17 @@
 // The default is fork, as on Python for Linux before 3.14: it is the fastest
 // and accepts any callable, and the thread check turns its one danger into a
 // clear error instead of a deadlock. set_start_method changes it.
+//
+// In a child started by multiproc, the default is the method that started
+// it, as in Python: a spawned child spawns its own children, a forkserver
+// child uses the forkserver (its own zygote, started at its first forkserver
+// start while it is single-threaded), a forked child forks. The inherited
+// method counts as set: set_start_method there needs `force`, as in Python.
 #pragma once
 
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace multiproc {
 
@@ -34,5 +41,8 @@ std::optional<StartMethod> parse_start_method(std::string_view name) noexcept;
 // `force`. Throws UsageError. Thread-safe.
 void set_start_method(StartMethod method, bool force = false);
 StartMethod get_start_method() noexcept;
+// Every start method this platform offers, the default first (Python's
+// get_all_start_methods()). On Linux: all three.
+std::vector<StartMethod> get_all_start_methods();
 
 }  // namespace multiproc

@@ -30,6 +30,25 @@ namespace multiproc::detail {
 
 inline constexpr std::chrono::milliseconds kStopSlice{20};
 
+// steady_clock::now() + timeout, saturating: a zero or negative timeout is
+// "now" (the wait polls once, as Python's), and one too long to represent
+// (nanoseconds::max(), hours::max()) waits forever instead of overflowing
+// into the past.
+template <class Rep, class Period>
+std::chrono::steady_clock::time_point deadline_after(std::chrono::duration<Rep, Period> timeout) {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point now = Clock::now();
+  if (timeout <= timeout.zero()) return now;
+  // Compare in the duration's own unit first: hours::max() does not fit in
+  // nanoseconds.
+  const auto room = Clock::time_point::max() - now;
+  if (timeout >= std::chrono::duration_cast<std::chrono::duration<Rep, Period>>(room) ||
+      std::chrono::duration_cast<Clock::duration>(timeout) >= room) {
+    return Clock::time_point::max();
+  }
+  return now + std::chrono::duration_cast<Clock::duration>(timeout);
+}
+
 [[noreturn]] inline void throw_interrupted(const char* operation) {
   throw Interrupted(std::string(operation) + ": interrupted by a stop request");
 }

@@ -9,14 +9,18 @@
 //   counter.value();                            // 1
 //
 //   mp::Value<double> ratio(0.5, mp::no_lock);  // no lock: the caller synchronises
-//   mp::Value<long> shared(0, counter.get_lock());  // share another object's RLock
+//   mp::Value<long> shared(0, counter.get_lock());  // share another object's lock
+//   mp::Value<int> plain(0, mp::Lock());        // a plain Lock, as Python's lock=Lock()
 //
 // T must be trivially copyable: its bytes are shared as they are, so it may
 // hold no pointer to one process's memory and needs no destructor.
 //
 // value() and set() take the lock, when there is one, for that single read
 // or write (as Python's .value does); a read-modify-write needs get_lock()
-// around it, which is why the lock is recursive. Without a lock, value() and
+// around it, which is why the default lock is recursive. With a plain Lock
+// (Python's lock=Lock()), value() and set() while the same thread holds
+// get_lock() are a UsageError, where Python would deadlock. get_lock()
+// returns an AnyLock (lock.hpp): the Lock or RLock it was made with. Without a lock, value() and
 // set() are plain copies: concurrent use is the caller's to order, and
 // atomic() gives a std::atomic_ref for types the hardware handles lock-free.
 // get_obj() is the shared object itself, unguarded.
@@ -61,7 +65,7 @@ class Value {
 
  public:
   // A value initialised with `initial`, guarded as `lock` says (a new RLock
-  // by default, an RLock given, or no_lock).
+  // by default, a Lock or RLock given, or no_lock).
   explicit Value(const T& initial = T{}, detail::LockChoice lock = {})
       : handle_(detail::SharedHandle::create(detail::SharedKind::value, kLayout, "Value")),
         lock_(std::move(lock).resolve()) {
@@ -88,7 +92,7 @@ class Value {
   }
 
   // The lock. Throws UsageError for a Value made with no_lock.
-  RLock& get_lock() const {
+  AnyLock& get_lock() const {
     if (!lock_) throw UsageError("Value::get_lock: this Value was made with no_lock");
     return *lock_;
   }
@@ -107,7 +111,7 @@ class Value {
   // A handle to the Value<T> behind `fd` (duplicated; the caller keeps its
   // own), guarded by `lock` if given. UsageError if `fd` is not a Value of
   // a type with T's size and alignment.
-  static Value from_fd(int fd, std::optional<RLock> lock = std::nullopt) {
+  static Value from_fd(int fd, std::optional<AnyLock> lock = std::nullopt) {
     return Value(detail::SharedHandle::adopt(fd, detail::SharedKind::value, kLayout, "Value"),
                  std::move(lock));
   }
@@ -125,13 +129,13 @@ class Value {
  private:
   static constexpr detail::SharedLayout kLayout{sizeof(T), 1, alignof(T)};
 
-  Value(detail::SharedHandle handle, std::optional<RLock> lock) noexcept
+  Value(detail::SharedHandle handle, std::optional<AnyLock> lock) noexcept
       : handle_(std::move(handle)), lock_(std::move(lock)) {}
 
   T* object(const char* operation) const { return static_cast<T*>(handle_.checked(operation)); }
 
   detail::SharedHandle handle_;
-  mutable std::optional<RLock> lock_;
+  mutable std::optional<AnyLock> lock_;
 };
 
 }  // namespace multiproc

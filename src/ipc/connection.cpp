@@ -1,5 +1,6 @@
 #include "multiproc/connection.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <string>
 
 #include "ipc/frame.hpp"
@@ -28,16 +30,44 @@ sys::Deadline to_deadline(const Clock::time_point* at) {
   return sys::Deadline::after(std::max(*at - Clock::now(), Clock::duration::zero()));
 }
 
+// The most descriptors one message may carry (the kernel's SCM_MAX_FD).
+constexpr std::size_t kMaxFdsPerMessage = 253;
+
+// recv(2) that also collects descriptors passed with the bytes (SCM_RIGHTS,
+// close-on-exec) into `fds`. Returns bytes read, or -1 with errno.
+long recv_with_fds(int fd, std::byte* dst, std::size_t max, int flags, std::vector<int>& fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
+  iovec iov{dst, std::min(max, kMaxIo)};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  long n = ::recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int received;
+      std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(received);
+    }
+  }
+  return n;
+}
+
 // Bytes from the socket, waiting up to the deadline for each read.
 class SocketSource : public detail::ByteSource {
  public:
-  SocketSource(int fd, const Clock::time_point* deadline) : fd_(fd), deadline_(deadline) {}
+  SocketSource(int fd, const Clock::time_point* deadline, std::vector<int>& fds)
+      : fd_(fd), deadline_(deadline), fds_(fds) {}
 
   std::size_t read(std::byte* dst, std::size_t max) override {
     if (long n = read_spinning(dst, max); n >= 0) return static_cast<std::size_t>(n);
     for (;;) {
       if (deadline_ != nullptr) wait_readable();
-      long n = ::read(fd_, dst, std::min(max, kMaxIo));
+      long n = recv_with_fds(fd_, dst, max, 0, fds_);
       if (n >= 0) return static_cast<std::size_t>(n);
       if (errno == EINTR) continue;
       // A peer that closed with data unread in its queue resets the stream.
@@ -66,7 +96,7 @@ class SocketSource : public detail::ByteSource {
   long read_spinning(std::byte* dst, std::size_t max) {
     auto until = Clock::now() + kSpinWindow;
     do {
-      long n = ::recv(fd_, dst, std::min(max, kMaxIo), MSG_DONTWAIT);
+      long n = recv_with_fds(fd_, dst, max, MSG_DONTWAIT, fds_);
       if (n >= 0) return n;
       if (errno != EAGAIN && errno != EINTR) return errno == ECONNRESET ? 0 : -1;
       sched_yield();
@@ -77,6 +107,7 @@ class SocketSource : public detail::ByteSource {
   static constexpr auto kSpinWindow = std::chrono::microseconds(20);
   int fd_;
   const Clock::time_point* deadline_;
+  std::vector<int>& fds_;
 };
 
 }  // namespace
@@ -113,7 +144,8 @@ Connection::Connection(Connection&& o) noexcept
       writable_(std::exchange(o.writable_, false)),
       max_message_(o.max_message_),
       reader_(std::move(o.reader_)),
-      large_(std::move(o.large_)) {}
+      large_(std::move(o.large_)),
+      pending_fds_(std::move(o.pending_fds_)) {}
 
 Connection& Connection::operator=(Connection&& o) noexcept {
   if (this != &o) {
@@ -125,6 +157,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     max_message_ = o.max_message_;
     reader_ = std::move(o.reader_);
     large_ = std::move(o.large_);
+    pending_fds_ = std::move(o.pending_fds_);
   }
   return *this;
 }
@@ -136,6 +169,21 @@ void Connection::close() noexcept {
   readable_ = writable_ = false;
   reader_.reset();
   large_ = Bytes();
+  close_pending_fds();
+}
+
+void Connection::close_pending_fds() noexcept {
+  close_all(pending_fds_);
+}
+
+void Connection::close_all(std::vector<int>& fds) noexcept {
+  for (int fd : fds) sys::close_fd(fd);
+  fds.clear();
+}
+
+void Connection::set_max_message(std::uint64_t bytes) noexcept {
+  max_message_ = bytes;
+  if (reader_) reader_->set_max_message(bytes);
 }
 
 void Connection::require(bool ok, const char* operation) const {
@@ -148,8 +196,23 @@ void Connection::require(bool ok, const char* operation) const {
   if (!ok) throw UsageError(std::string(operation) + ": this end of the pipe does not allow it");
 }
 
-void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payload) {
+void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payload,
+                            std::span<const int> fds) {
   require(writable_, "send");
+  if (!fds.empty()) {
+    int domain = 0;
+    socklen_t len = sizeof domain;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) {
+      throw UsageError(
+          "send: descriptors (send_handle, a shared object) can only cross a Unix socket; this "
+          "connection is TCP");
+    }
+  }
+  if (fds.size() > kMaxFdsPerMessage) {
+    throw UsageError("send: a message can carry at most " + std::to_string(kMaxFdsPerMessage) +
+                     " descriptors, not " + std::to_string(fds.size()));
+  }
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
   detail::FrameHeader header{detail::kFrameMagic, tag, payload.size()};
   iovec iov[2] = {{&header, sizeof header},
                   {const_cast<std::byte*>(payload.data()), payload.size()}};
@@ -159,6 +222,17 @@ void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payloa
     msghdr msg{};
     msg.msg_iov = iov + first;
     msg.msg_iovlen = 2 - first;
+    if (!fds.empty()) {  // the descriptors ride with the first bytes sent
+      msg.msg_control = control;
+      msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+      // The first header is at the start of `control` (CMSG_FIRSTHDR, without
+      // its null case, which cannot happen here).
+      auto* c = reinterpret_cast<cmsghdr*>(control);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
     // MSG_NOSIGNAL: a vanished peer is EPIPE, never SIGPIPE.
     long n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
     if (n < 0) {
@@ -169,6 +243,7 @@ void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payloa
       throw SystemError("send on a connection", errno);
     }
     auto sent = static_cast<std::size_t>(n);
+    fds = {};  // sent with these bytes
     left -= sent;
     while (sent > 0) {  // advance the iovecs past what was sent
       std::size_t step = std::min(sent, iov[first].iov_len);
@@ -183,8 +258,60 @@ void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payloa
 detail::Frame Connection::recv_frame(const Clock::time_point* deadline) {
   require(readable_, "recv");
   if (!reader_) reader_ = std::make_unique<detail::FrameReader>(max_message_);
-  SocketSource source(fd_, deadline);
-  return reader_->read(source, large_);
+  SocketSource source(fd_, deadline, pending_fds_);
+  detail::Frame f = reader_->read(source, large_);
+  if (pending_fds_.size() > kMaxPendingFds) {
+    close_pending_fds();
+    throw ProtocolError("multiproc: recv: the peer sent more than " +
+                        std::to_string(kMaxPendingFds) + " descriptors no message claims");
+  }
+  return f;
+}
+
+void Connection::send_object(const detail::WireWriter& w) {
+  std::string payload(sizeof(std::uint32_t), '\0');
+  auto count = static_cast<std::uint32_t>(w.fds().size());
+  std::memcpy(payload.data(), &count, sizeof count);
+  payload += const_cast<detail::WireWriter&>(w).data();
+  send_frame(kObjectTag, std::as_bytes(std::span(payload)), w.fds());
+}
+
+std::vector<int> Connection::take_fds(std::size_t n) {
+  if (pending_fds_.size() < n) {
+    throw ProtocolError("multiproc: recv: the message announces " + std::to_string(n) +
+                        " descriptors, " + std::to_string(pending_fds_.size()) + " came with it");
+  }
+  std::vector<int> out(pending_fds_.begin(), pending_fds_.begin() + static_cast<long>(n));
+  pending_fds_.erase(pending_fds_.begin(), pending_fds_.begin() + static_cast<long>(n));
+  return out;
+}
+
+std::vector<int> Connection::take_object_fds(const detail::Frame& frame) {
+  std::uint32_t count = 0;
+  if (frame.payload.size() < sizeof count) {
+    throw DecodeError("multiproc: recv: a shared object's message is truncated");
+  }
+  std::memcpy(&count, frame.payload.data(), sizeof count);
+  if (count > kMaxFdsPerMessage) {
+    throw DecodeError("multiproc: recv: a shared object announces " + std::to_string(count) +
+                      " descriptors");
+  }
+  return take_fds(count);
+}
+
+void Connection::send_handle(int fd) {
+  if (::fcntl(fd, F_GETFD) < 0) {
+    throw UsageError("send_handle: descriptor " + std::to_string(fd) + " is not open");
+  }
+  send_frame(kHandleTag, {}, std::span(&fd, 1));
+}
+
+int Connection::recv_handle() {
+  detail::Frame f = recv_frame(nullptr);
+  if (f.tag != kHandleTag || !f.payload.empty()) {
+    throw ProtocolError("multiproc: recv_handle: the next message is not a descriptor");
+  }
+  return take_fds(1).front();
 }
 
 Bytes Connection::take_payload(const detail::Frame& f) {
@@ -200,7 +327,7 @@ Bytes Connection::recv_bytes() {
 }
 
 std::optional<Bytes> Connection::recv_bytes(std::chrono::nanoseconds timeout) {
-  auto deadline = Clock::now() + timeout;
+  auto deadline = detail::deadline_after(timeout);
   if (!poll(timeout)) return std::nullopt;
   return take_payload(recv_frame(&deadline));
 }

@@ -42,6 +42,9 @@ class FrameReader {
   // message if it ended inside one) and ProtocolError for invalid bytes.
   Frame read(ByteSource& source, Bytes& large);
 
+  // Frames announced from now on may be at most `bytes` long.
+  void set_max_message(std::uint64_t bytes) noexcept { max_message_ = bytes; }
+
   // Whether a whole frame is already buffered (so read() will not block).
   bool has_buffered_frame() const noexcept;
 

@@ -1,8 +1,11 @@
 #include "multiproc/pool.hpp"
 
+#include "multiproc/detail/option_checks.hpp"
+
 namespace multiproc {
 
 Pool::Pool(PoolOptions options) {
+  detail::check_pool_options(options);  // before any fork
   detail::PoolConfig config;
   config.processes = options.processes;
   config.start_method = options.start_method;

@@ -17,6 +17,7 @@
 #include "multiproc/error.hpp"
 #include "pool/control_block.hpp"
 #include "pool/protocol.hpp"
+#include "process/identity.hpp"
 #include "process/run_target.hpp"
 #include "sys/spin.hpp"
 
@@ -215,6 +216,7 @@ std::shared_ptr<QueueCore> make_channel() {
 }
 
 int WorkerTarget::run() {
+  use_parent_start_method();  // a worker is the pool's, not a Process of the user's
   if (initializer_) {
     try {
       initializer_->run();

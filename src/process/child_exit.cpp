@@ -8,6 +8,7 @@
 #endif
 
 #include "process/child_setup.hpp"
+#include "start/forkserver.hpp"
 
 #ifdef MULTIPROC_COVERAGE
 extern "C" void __gcov_dump(void);
@@ -38,6 +39,9 @@ void flush_if_own_buffer(std::ostream& os) noexcept {
 }  // namespace
 
 void exit_child(int code) noexcept {
+  // A zygote this child started for its own forkserver children ends with
+  // it, reaped here, rather than lingering as an orphan until its death signal.
+  stop_own_forkserver();
   flush_if_own_buffer(std::cout);
   flush_if_own_buffer(std::clog);
   flush_if_pending(stdout);

@@ -14,6 +14,8 @@ namespace {
 IdentitySeed make_main_identity() {
   IdentitySeed s{};
   std::strcpy(s.name, "MainProcess");
+  s.start_method = -1;
+  s.parent_start_method = -1;
   return s;
 }
 
@@ -38,13 +40,16 @@ std::string next_child_name(int& number) {
   return name + std::to_string(number);
 }
 
-IdentitySeed make_child_identity(const std::string& name, int number, bool daemon) {
+IdentitySeed make_child_identity(const std::string& name, int number, bool daemon,
+                                 StartMethod method) {
   std::lock_guard lock(g_mu);
   IdentitySeed s = g_self;
   copy_name(s.name, name.c_str());
   copy_name(s.parent_name, g_self.name);
   s.parent_pid = ::getpid();
   s.daemon = daemon;
+  s.start_method = static_cast<int>(method);
+  s.parent_start_method = static_cast<int>(get_start_method());
   if (s.depth < IdentitySeed::kMaxDepth) s.path[s.depth++] = number;
   return s;
 }
@@ -55,15 +60,26 @@ void install_identity(const IdentitySeed& seed) noexcept {
   std::memcpy(&g_self, &seed, sizeof seed);
   new (&g_mu) std::mutex;
   g_child_counter.store(0, std::memory_order_relaxed);
+  if (seed.start_method >= 0) inherit_start_method(static_cast<StartMethod>(seed.start_method));
+}
+
+void use_parent_start_method() noexcept {
+  if (g_self.parent_start_method >= 0) {
+    inherit_start_method(static_cast<StartMethod>(g_self.parent_start_method));
+  }
 }
 
 }  // namespace multiproc::detail
 
 namespace multiproc {
 
-ProcessInfo current_process() {
+CurrentProcess current_process() {
   std::lock_guard lock(detail::g_mu);
-  return {::getpid(), detail::g_self.name, detail::g_self.daemon};
+  CurrentProcess self;
+  self.pid = ::getpid();
+  self.name = detail::g_self.name;
+  self.daemon = detail::g_self.daemon;
+  return self;
 }
 
 std::optional<ParentProcess> parent_process() {

@@ -130,7 +130,7 @@ void Process::release() noexcept {
 }
 
 void Process::start() {
-  if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
+  require_open("start()");
   if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   require_children_reapable();
   StartMethod method = options_.start_method.value_or(get_start_method());
@@ -144,7 +144,8 @@ void Process::start() {
 
 std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   auto child = std::make_shared<detail::ChildState>(name_, options_.daemon);
-  detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
+  detail::IdentitySeed identity =
+      detail::make_child_identity(name_, number_, options_.daemon, StartMethod::fork);
   ChildContext context{target_.get(), &child->report(), identity.name};
 
   detail::ChildSetup setup;
@@ -171,7 +172,7 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
 
 detail::SendPlan Process::plan_send(StartMethod method) {
   const std::string method_name(to_string(method));
-  if (closed_) throw UsageError("start(): process '" + name_ + "' was closed");
+  require_open("start()");
   if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
   if (!initialized()) {
     throw UsageError("start(): the " + method_name +
@@ -184,7 +185,8 @@ detail::SendPlan Process::plan_send(StartMethod method) {
   }
   detail::WireWriter task;
   target_->encode(task);
-  detail::IdentitySeed identity = detail::make_child_identity(name_, number_, options_.daemon);
+  detail::IdentitySeed identity =
+      detail::make_child_identity(name_, number_, options_.daemon, method);
   detail::SendPlan plan;
   plan.message = detail::encode_task_message(identity, task.data(),
                                              static_cast<std::uint32_t>(task.fds().size()));
@@ -243,7 +245,15 @@ void detail::start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote
   }
 }
 
+void Process::require_open(const char* operation) const {
+  if (closed_) {
+    throw UsageError(std::string(operation) + ": process object '" + name_ +
+                     "' is closed (close() was called)");
+  }
+}
+
 void Process::require_started(const char* operation) const {
+  require_open(operation);
   if (!child_)
     throw UsageError(std::string(operation) + ": process '" + name_ + "' was not started");
 }
@@ -266,6 +276,7 @@ bool Process::join(std::chrono::nanoseconds timeout) {
 }
 
 bool Process::is_alive() {
+  require_open("is_alive()");
   if (!child_) return false;
   if (!child_->try_reap()) return true;
   collect_result();
@@ -273,6 +284,7 @@ bool Process::is_alive() {
 }
 
 std::optional<ExitStatus> Process::exit_status() {
+  require_open("exitcode()");
   if (!child_) return std::nullopt;
   if (child_->try_reap()) collect_result();
   return child_->status();
@@ -293,13 +305,20 @@ void Process::kill() {
   child_->signal(SIGKILL);
 }
 
+void Process::interrupt() {
+  require_started("interrupt()");
+  child_->signal(SIGINT);
+}
+
 void Process::stop(std::chrono::nanoseconds grace) {
+  require_open("stop()");
   if (!child_) return;
   child_->stop(grace);
   collect_result();
 }
 
 std::optional<pid_t> Process::pid() const {
+  require_open("pid()");
   return child_ ? std::optional<pid_t>(child_->pid()) : std::nullopt;
 }
 
@@ -315,7 +334,6 @@ void Process::set_daemon(bool daemon) {
 
 int Process::sentinel() const {
   require_started("sentinel()");
-  if (closed_) throw UsageError("sentinel(): process '" + name_ + "' was closed");
   return child_->pidfd();
 }
 

@@ -172,14 +172,22 @@ bool QueueCore::put(std::span<const std::byte> bytes, const Deadline& deadline) 
   sys::Deadline d = to_sys(deadline);
   Guard guard(&h.put_lock, d);
   if (!guard.locked()) return false;
+  // Shut down: refuse now, and wake from any wait for room to refuse.
+  auto shut = [&] { return h.shut.load(std::memory_order_seq_cst) != 0; };
+  auto refuse_if_shut = [&] {
+    if (shut()) throw ShutDown("Queue::put: the queue was shut down");
+  };
+  refuse_if_shut();
 
   if (h.maxsize > 0) {
     auto room = [&] {
       return h.put_count.load(std::memory_order_relaxed) -
-                 h.get_count.load(std::memory_order_seq_cst) <
-             h.maxsize;
+                     h.get_count.load(std::memory_order_seq_cst) <
+                 h.maxsize ||
+             shut();
     };
     if (!room() && !sleep_until(room, h.space_seq, h.producers_waiting, d)) return false;
+    refuse_if_shut();
   }
 
   // Small items go in the ring, up to capacity - reserve; the reserve is kept
@@ -205,9 +213,10 @@ bool QueueCore::put(std::span<const std::byte> bytes, const Deadline& deadline) 
     // while a consumer is draining the ring (the head moved since this
     // process last overflowed), and briefly; otherwise the item goes beyond
     // the ring at once, so put() never waits for a consumer that is not there.
-    auto room = [&] { return free_for(inline_size, cap - reserve); };
+    auto room = [&] { return free_for(inline_size, cap - reserve) || shut(); };
     if (h.maxsize > 0) {
       if (!sleep_until(room, h.space_seq, h.producers_waiting, d)) return false;
+      refuse_if_shut();
     } else if (q.head_seen != q.head_at_overflow) {
       auto grace = sys::Deadline::at(
           std::min(std::chrono::steady_clock::now() + kOverflowGrace, to_time_point(d)));
@@ -227,10 +236,11 @@ bool QueueCore::put(std::span<const std::byte> bytes, const Deadline& deadline) 
 
   // Large, or the ring is full: the bytes go beyond the ring, a reference in it.
   if (!free_for(kLargeRecordSize, cap) &&
-      !sleep_until([&] { return free_for(kLargeRecordSize, cap); }, h.space_seq,
+      !sleep_until([&] { return free_for(kLargeRecordSize, cap) || shut(); }, h.space_seq,
                    h.producers_waiting, d)) {
     return false;
   }
+  refuse_if_shut();
   LargeRef ref;
   write_large(q, bytes, ref);
   Slot s = slot_for(tail, kLargeRecordSize, cap);
@@ -262,7 +272,18 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
       q.tail_seen = h.tail.load(std::memory_order_seq_cst);
       return head < q.tail_seen;
     };
-    if (!has_data() && !sleep_until(has_data, h.data_seq, h.consumers_waiting, d)) return false;
+    // Shut down: what is queued is still delivered; an empty queue refuses.
+    auto refuse_if_empty_and_shut = [&] {
+      if (!has_data() && h.shut.load(std::memory_order_seq_cst) != 0) {
+        throw ShutDown("Queue::get: the queue was shut down and is empty");
+      }
+    };
+    refuse_if_empty_and_shut();
+    auto data_or_shut = [&] { return has_data() || h.shut.load(std::memory_order_seq_cst) != 0; };
+    if (!has_data() && !sleep_until(data_or_shut, h.data_seq, h.consumers_waiting, d)) {
+      return false;
+    }
+    refuse_if_empty_and_shut();
 
     Record r;
     std::memcpy(&r, q.ring + (head & q.mask()), sizeof r);
@@ -307,6 +328,42 @@ bool QueueCore::get(Consumer consume, void* context, const Deadline& deadline) {
     if (failure) std::rethrow_exception(failure);
     return true;
   }
+}
+
+void QueueCore::shutdown(bool immediate) {
+  Header& h = *impl_->header;
+  std::uint32_t want = immediate ? 2 : 1;
+  std::uint32_t was = h.shut.load(std::memory_order_seq_cst);
+  while (was < want && !h.shut.compare_exchange_weak(was, want, std::memory_order_seq_cst)) {
+  }
+  if (immediate) {
+    // Empty the queue now; each item dropped counts as done, so that join()
+    // does not wait for items nobody will get (Python's rule).
+    std::uint64_t dropped = 0;
+    try {
+      while (get([](void*, std::span<const std::byte>) {}, nullptr,
+                 std::chrono::steady_clock::now())) {
+        ++dropped;
+      }
+    } catch (const ShutDown&) {
+      // Empty.
+    }
+    // task_done() per item, so that this thread's consumer slot (which get
+    // credited) is debited too; a user's early task_done() may have counted
+    // some already.
+    try {
+      for (; dropped > 0 && (h.flags & kJoinable) != 0; --dropped) task_done();
+    } catch (const UsageError&) {
+      // Every item already counted as done.
+    }
+  }
+  wake_sleepers(h.data_seq, h.consumers_waiting);
+  wake_sleepers(h.space_seq, h.producers_waiting);
+  wake_sleepers(h.done_seq, h.joiners);
+}
+
+bool QueueCore::is_shutdown() const noexcept {
+  return impl_->header->shut.load(std::memory_order_seq_cst) != 0;
 }
 
 std::uint64_t QueueCore::qsize() const noexcept {

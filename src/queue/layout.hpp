@@ -25,7 +25,7 @@
 namespace multiproc::detail::queue {
 
 constexpr std::uint32_t kMagic = 0x5155504d;  // "MPUQ"
-constexpr std::uint32_t kVersion = 2;         // 2: consumer slots
+constexpr std::uint32_t kVersion = 3;         // 2: consumer slots; 3: shutdown flag
 constexpr std::size_t kHeaderSize = 4096;
 constexpr std::size_t kPage = 4096;
 
@@ -92,6 +92,9 @@ struct alignas(64) Header {
   std::atomic<std::uint32_t> producers_waiting;
   alignas(64) std::atomic<std::uint32_t> done_seq;
   std::atomic<std::uint32_t> joiners;
+
+  // Queue::shutdown: 0 open, 1 shut down (gets drain), 2 shut down at once.
+  alignas(64) std::atomic<std::uint32_t> shut;
 
   ConsumerSlot slots[kConsumerSlots + 1];
 };

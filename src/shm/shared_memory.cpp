@@ -1,8 +1,14 @@
 #include "multiproc/shared_memory.hpp"
 
 #include <fcntl.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <string>
 
 #include "multiproc/error.hpp"
 #include "shm/named_segment.hpp"
@@ -22,6 +28,26 @@ SharedMemory::SharedMemory(std::size_t size) : state_(std::make_shared<State>())
 
 SharedMemory SharedMemory::create(std::string_view name, std::size_t size) {
   return SharedMemory(std::make_shared<State>(State{detail::create_named_segment(name, size)}));
+}
+
+SharedMemory SharedMemory::create(std::size_t size) {
+  // A name nobody uses: this process, and random bits from the kernel; a
+  // collision (EEXIST) draws again.
+  for (int attempt = 0;; ++attempt) {
+    std::uint64_t bits = 0;
+    if (::getrandom(&bits, sizeof bits, 0) != static_cast<long>(sizeof bits)) {
+      bits =
+          static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+    std::string name = "/mp-" + std::to_string(::getpid()) + "-" + hex;
+    try {
+      return create(name, size);
+    } catch (const SystemError& e) {
+      if (e.code().value() != EEXIST || attempt >= 16) throw;
+    }
+  }
 }
 
 SharedMemory SharedMemory::attach(std::string_view name) {

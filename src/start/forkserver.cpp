@@ -53,4 +53,8 @@ void stop_forkserver() noexcept {
   instance().stop();
 }
 
+void stop_own_forkserver() noexcept {
+  if (ZygoteClient* z = g_instance.load()) z->stop();  // a no-op for an inherited one
+}
+
 }  // namespace multiproc::detail

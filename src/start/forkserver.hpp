@@ -27,5 +27,9 @@ std::optional<pid_t> forkserver_pid();
 void forget_forkserver_after_fork() noexcept;
 // Ends the zygote and reaps it (bounded: 1 s, then SIGKILL). Run at exit.
 void stop_forkserver() noexcept;
+// As stop_forkserver(), but only for a zygote this process started itself
+// (a forkserver child's own, say); creates nothing. Run by a forked child
+// as it leaves (exit_child), since _exit skips atexit handlers.
+void stop_own_forkserver() noexcept;
 
 }  // namespace multiproc::detail

@@ -2,8 +2,10 @@
 
 #include <atomic>
 #include <string>
+#include <vector>
 
 #include "multiproc/error.hpp"
+#include "process/identity.hpp"
 
 namespace multiproc {
 namespace {
@@ -42,6 +44,21 @@ void set_start_method(StartMethod method, bool force) {
 
 StartMethod get_start_method() noexcept {
   return g_method.load();
+}
+
+std::vector<StartMethod> get_all_start_methods() {
+  // The default first, as Python lists it.
+  std::vector<StartMethod> all{get_start_method()};
+  for (StartMethod m : {StartMethod::fork, StartMethod::spawn, StartMethod::forkserver}) {
+    if (m != all.front()) all.push_back(m);
+  }
+  return all;
+}
+
+void detail::inherit_start_method(StartMethod method) noexcept {
+  static_assert(std::atomic<StartMethod>::is_always_lock_free);
+  g_method.store(method);
+  g_method_set.store(true);
 }
 
 }  // namespace multiproc

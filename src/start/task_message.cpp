@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::uint32_t kTaskMagic = 0x4b54504d;    // "MPTK"
 constexpr std::uint32_t kReportMagic = 0x5845504d;  // "MPEX"
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 // More than any Process needs; bounds what a corrupt count can ask for.
 constexpr std::uint32_t kMaxDescriptors = 1024;
 
@@ -43,7 +43,8 @@ TaskMessage parse_task_message(std::span<const std::byte> bytes) {
   r.raw(&m.identity, sizeof m.identity);
   const IdentitySeed& id = m.identity;
   if (!terminated(id.name) || !terminated(id.parent_name) || id.depth < 0 ||
-      id.depth > IdentitySeed::kMaxDepth) {
+      id.depth > IdentitySeed::kMaxDepth || id.start_method < -1 || id.start_method > 2 ||
+      id.parent_start_method < -1 || id.parent_start_method > 2) {
     throw DecodeError("multiproc: task message with a corrupt identity");
   }
   m.descriptor_count = r.u32();

@@ -108,17 +108,38 @@ Connection Connection::multiproc_import(detail::WireReader& r) {
   }
 }
 
-void detail::export_with_lock(WireWriter& w, int fd, const std::optional<RLock>& lock) {
-  w.fd(fd);
-  w.u32(lock ? 1 : 0);
-  if (lock) lock->multiproc_export(w);
+void AnyLock::multiproc_export(detail::WireWriter& w) const {
+  if (const auto* r = std::get_if<RLock>(&lock_)) {
+    w.u32(1);
+    r->multiproc_export(w);
+  } else {
+    w.u32(2);
+    std::get<Lock>(lock_).multiproc_export(w);
+  }
 }
 
-std::optional<RLock> detail::import_lock(WireReader& r) {
-  std::uint32_t has_lock = r.u32();
-  if (has_lock > 1) throw DecodeError("multiproc: corrupt lock flag in a task message");
-  if (has_lock == 0) return std::nullopt;
-  return RLock::multiproc_import(r);
+AnyLock AnyLock::multiproc_import(detail::WireReader& r) {
+  std::uint32_t kind = r.u32();
+  if (kind == 1) return AnyLock(RLock::multiproc_import(r));
+  if (kind == 2) return AnyLock(Lock::multiproc_import(r));
+  throw DecodeError("multiproc: corrupt lock kind in a task message");
+}
+
+void detail::export_with_lock(WireWriter& w, int fd, const std::optional<AnyLock>& lock) {
+  w.fd(fd);
+  if (lock) {
+    lock->multiproc_export(w);  // kind 1 or 2, then the lock
+  } else {
+    w.u32(0);
+  }
+}
+
+std::optional<AnyLock> detail::import_lock(WireReader& r) {
+  std::uint32_t kind = r.u32();
+  if (kind == 0) return std::nullopt;
+  if (kind == 1) return AnyLock(RLock::multiproc_import(r));
+  if (kind == 2) return AnyLock(Lock::multiproc_import(r));
+  throw DecodeError("multiproc: corrupt lock kind in a task message");
 }
 
 }  // namespace multiproc

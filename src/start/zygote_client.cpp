@@ -93,7 +93,7 @@ void ZygoteClient::start_locked() {
   sys::UniqueFd server(sv[1]);
 
   ZygoteConfig config{server.get(), preload_};
-  IdentitySeed identity = make_child_identity(name_, 0, true);
+  IdentitySeed identity = make_child_identity(name_, 0, true, StartMethod::forkserver);
   int keep = server.get();
   ChildSetup setup;
   setup.parent_pid = ::getpid();

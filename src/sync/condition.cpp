@@ -74,7 +74,7 @@ void Condition::wait() {
 }
 
 bool Condition::wait(std::chrono::nanoseconds timeout) {
-  return wait_until(std::chrono::steady_clock::now() + timeout, false);
+  return wait_until(detail::deadline_after(timeout), false);
 }
 
 bool Condition::wait_until(std::chrono::steady_clock::time_point deadline, bool forever) {

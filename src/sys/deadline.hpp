@@ -14,9 +14,19 @@ class Deadline {
   using Clock = std::chrono::steady_clock;
 
   static Deadline never() noexcept { return Deadline(); }
+  // A zero or negative `d` is a deadline already passed (a wait polls once);
+  // one too far to represent (nanoseconds::max()) saturates instead of
+  // overflowing into the past.
   static Deadline after(std::chrono::nanoseconds d) noexcept {
     Deadline dl;
-    dl.at_ = Clock::now() + d;
+    Clock::time_point now = Clock::now();
+    if (d <= std::chrono::nanoseconds::zero()) {
+      dl.at_ = now;
+    } else if (d > Clock::time_point::max() - now) {
+      dl.at_ = Clock::time_point::max();
+    } else {
+      dl.at_ = now + d;
+    }
     return dl;
   }
 

@@ -41,6 +41,12 @@ class QueueCore {
   std::uint64_t qsize() const noexcept;
   std::uint64_t maxsize() const noexcept;
 
+  // Python 3.13's shutdown: put throws ShutDown from now on, get once the
+  // queue is empty; `immediate` empties it first (counting the items as
+  // done, for join). Wakes every waiter. Idempotent; immediate wins.
+  void shutdown(bool immediate);
+  bool is_shutdown() const noexcept;
+
   // JoinableQueue. join() is false if the deadline passed first, and throws
   // ConsumerLost when the unfinished items are all held by consumers that
   // have ended (a queue created joinable only).
