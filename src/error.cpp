@@ -8,17 +8,32 @@ SystemError::SystemError(const std::string& operation, int errnum)
     : Error("multiproc: " + operation + " failed: " + std::system_category().message(errnum)),
       code_(errnum, std::system_category()) {}
 
-ForkUnsafeError::ForkUnsafeError(int thread_count)
-    : UsageError("multiproc: refusing to fork: this process has " + std::to_string(thread_count) +
-                 " threads, and a forked child of a multi-threaded process may deadlock on any "
-                 "lock another thread held (malloc, stdio, a logger). Fix: write "
-                 "`mp::init(argc, argv, {.forkserver = true});` first thing in main and start "
-                 "with `{.start_method = mp::StartMethod::forkserver}` (or once, early: "
-                 "`mp::set_start_method(mp::StartMethod::forkserver);`); or use "
-                 "mp::StartMethod::spawn; or start the process before any thread; or, if the "
-                 "child only runs async-signal-safe code, "
-                 "`ProcessOptions{.allow_fork_with_threads = true}`"),
-      thread_count_(thread_count) {}
+namespace {
+
+std::string fork_refusal(int thread_count, ForkUnsafeError::Caller caller) {
+  std::string why = std::to_string(thread_count) +
+                    " threads, and a forked child of a multi-threaded process may deadlock on "
+                    "any lock another thread held (malloc, stdio, a logger). Fix: write "
+                    "`mp::init(argc, argv, {.forkserver = true});` first thing in main and ";
+  if (caller == ForkUnsafeError::Caller::pool) {
+    return "Pool: refusing to fork workers: this process has " + why +
+           "create the pool with `mp::Pool pool({.start_method = "
+           "mp::StartMethod::forkserver});` (or once, early: "
+           "`mp::set_start_method(mp::StartMethod::forkserver);`); or use "
+           "mp::StartMethod::spawn; or create the pool before any thread starts";
+  }
+  return "multiproc: refusing to fork: this process has " + why +
+         "start with `{.start_method = mp::StartMethod::forkserver}` (or once, early: "
+         "`mp::set_start_method(mp::StartMethod::forkserver);`); or use "
+         "mp::StartMethod::spawn; or start the process before any thread; or, if the "
+         "child only runs async-signal-safe code, "
+         "`ProcessOptions{.allow_fork_with_threads = true}`";
+}
+
+}  // namespace
+
+ForkUnsafeError::ForkUnsafeError(int thread_count, Caller caller)
+    : UsageError(fork_refusal(thread_count, caller)), thread_count_(thread_count) {}
 
 namespace {
 

@@ -322,7 +322,16 @@ TEST(Pool, ForkPoolInAThreadedProcessIsRefusedWithTheWayOut) {
     mp::Pool pool({.processes = 1, .start_method = mp::StartMethod::fork});
     ADD_FAILURE() << "a fork pool started in a threaded process";
   } catch (const mp::ForkUnsafeError& e) {
-    EXPECT_NE(std::string(e.what()).find("forkserver"), std::string::npos) << e.what();
+    // The whole fix for a Pool, as the user writes it, one prefix, and not
+    // a Process's option (issue 16.3).
+    std::string msg = e.what();
+    EXPECT_EQ(msg.rfind("Pool: refusing to fork workers", 0), 0u) << msg;
+    EXPECT_EQ(msg.find("Pool: ", 1), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mp::init(argc, argv, {.forkserver = true});"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("mp::Pool pool({.start_method = mp::StartMethod::forkserver});"),
+              std::string::npos)
+        << msg;
+    EXPECT_EQ(msg.find("allow_fork_with_threads"), std::string::npos) << msg;
   }
   stop.set();
   other.join();

@@ -55,7 +55,9 @@ class UsageError : public Error {
 // a logger) that another thread held at the moment of the fork.
 class ForkUnsafeError : public UsageError {
  public:
-  explicit ForkUnsafeError(int thread_count);
+  // Who asked for the fork: the message gives the fix that applies to it.
+  enum class Caller { process, pool };
+  explicit ForkUnsafeError(int thread_count, Caller caller = Caller::process);
   int thread_count() const noexcept { return thread_count_; }
 
  private:
@@ -147,6 +149,13 @@ class RemoteError : public Error {
   explicit RemoteError(ExceptionInfo info, std::optional<std::size_t> item = std::nullopt);
   const ExceptionInfo& info() const noexcept { return info_; }
   std::optional<std::size_t> item() const noexcept { return item_; }
+  // Whether the task threw a T exactly: `if (e.is<std::out_of_range>())`.
+  // register_exception<T>() (register_exception.hpp) makes the parent throw
+  // T itself instead.
+  template <class T>
+  bool is() const {
+    return info_.is<T>();
+  }
 
  private:
   ExceptionInfo info_;

@@ -13,8 +13,14 @@
 #include <sys/types.h>
 
 #include <string>
+#include <typeinfo>
 
 namespace multiproc {
+
+namespace detail {
+// The demangled name of `type`, as ExceptionInfo::type spells it.
+std::string type_name(const std::type_info& type);
+}  // namespace detail
 
 struct ExceptionInfo {
   std::string type;     // demangled type name, e.g. "std::runtime_error"
@@ -22,6 +28,12 @@ struct ExceptionInfo {
   pid_t pid = 0;        // the process the exception was thrown in
 
   std::string describe() const;
+  // Whether the exception was of type T exactly (by its demangled name; a
+  // type derived from T is not T). Needs no registration.
+  template <class T>
+  bool is() const {
+    return type == detail::type_name(typeid(T));
+  }
   friend bool operator==(const ExceptionInfo&, const ExceptionInfo&) = default;
 };
 

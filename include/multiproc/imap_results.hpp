@@ -110,6 +110,8 @@ class ImapResults {
         core->run_locked([&] { d = sink->next(); });
         if (!d) {
           finished = true;
+          // Every item read before the input threw has its result out.
+          if (sink->input_error) std::rethrow_exception(sink->input_error);
           return;
         }
         if (d->error) {

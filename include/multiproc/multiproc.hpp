@@ -23,6 +23,7 @@
 #include "multiproc/process.hpp"
 #include "multiproc/queue.hpp"
 #include "multiproc/range.hpp"
+#include "multiproc/register_exception.hpp"
 #include "multiproc/semaphore.hpp"
 #include "multiproc/serialization.hpp"
 #include "multiproc/shared_memory.hpp"

@@ -204,13 +204,15 @@ void Connection::send_frame(std::uint32_t tag, std::span<const std::byte> payloa
     socklen_t len = sizeof domain;
     if (::getsockopt(fd_, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 || domain != AF_UNIX) {
       throw UsageError(
-          "send: descriptors (send_handle, a shared object) can only cross a Unix socket; this "
+          "Connection::send: descriptors (send_handle, a shared object) can only cross a Unix "
+          "socket; this "
           "connection is TCP");
     }
   }
   if (fds.size() > kMaxFdsPerMessage) {
-    throw UsageError("send: a message can carry at most " + std::to_string(kMaxFdsPerMessage) +
-                     " descriptors, not " + std::to_string(fds.size()));
+    throw UsageError("Connection::send: a message can carry at most " +
+                     std::to_string(kMaxFdsPerMessage) + " descriptors, not " +
+                     std::to_string(fds.size()));
   }
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
   detail::FrameHeader header{detail::kFrameMagic, tag, payload.size()};
@@ -301,7 +303,7 @@ std::vector<int> Connection::take_object_fds(const detail::Frame& frame) {
 
 void Connection::send_handle(int fd) {
   if (::fcntl(fd, F_GETFD) < 0) {
-    throw UsageError("send_handle: descriptor " + std::to_string(fd) + " is not open");
+    throw UsageError("Connection::send_handle: descriptor " + std::to_string(fd) + " is not open");
   }
   send_frame(kHandleTag, {}, std::span(&fd, 1));
 }

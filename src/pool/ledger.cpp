@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "exception_codecs.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/exception_info.hpp"
 
@@ -59,8 +60,7 @@ void Ledger::record(const Task& t, const ResultMessage& m, pid_t pid) {
       complete(t, m.results);
       return;
     case Status::error:
-      fail(t, std::make_exception_ptr(
-                  RemoteError(ExceptionInfo{m.type, m.message, pid}, t.item(m.item))));
+      fail(t, remote_exception(ExceptionInfo{m.type, m.message, pid}, m.fields, t.item(m.item)));
       return;
     case Status::skipped:
       fail(t, cancelled("the task was cancelled"));

@@ -10,6 +10,7 @@
 #include "multiproc/init.hpp"
 #include "pool/engine.hpp"
 #include "pool/local_backend.hpp"
+#include "process/fork_launcher.hpp"
 
 namespace multiproc::detail {
 
@@ -37,6 +38,12 @@ PoolConfig complete(PoolConfig config) {
     throw UsageError("Pool: the " + std::string(to_string(method)) +
                      " start method needs multiproc::init(argc, argv) as the first statement of "
                      "main (see init.hpp)");
+  }
+  if (method == StartMethod::fork) {
+    // Checked here, before the engine's own threads start, so that the
+    // refusal gives a Pool's fix rather than a Process's.
+    int threads = threads_unsafe_for_fork();
+    if (threads > 1) throw ForkUnsafeError(threads, ForkUnsafeError::Caller::pool);
   }
   config.start_method = method;
   return config;

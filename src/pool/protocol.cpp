@@ -42,6 +42,18 @@ ResultMessage read_result(WireReader& in) {
       m.type = in.str();
       m.message = in.str();
       m.item = in.u32();
+      switch (std::uint32_t typed = in.u32()) {
+        case 0:
+          break;
+        case 1: {
+          std::span<const std::byte> fields = in.bytes();
+          m.fields.emplace(reinterpret_cast<const char*>(fields.data()), fields.size());
+          break;
+        }
+        default:
+          throw DecodeError("multiproc: pool worker sent an error with typed flag " +
+                            std::to_string(typed));
+      }
       break;
     case Status::skipped:
       m.status = Status::skipped;
@@ -136,12 +148,14 @@ std::string encode_result_ok(std::uint64_t task, std::uint64_t duration_ns,
 }
 
 std::string encode_result_error(std::uint64_t task, std::uint64_t duration_ns,
-                                std::string_view type, std::string_view message,
-                                std::uint32_t item) {
+                                std::string_view type, std::string_view message, std::uint32_t item,
+                                const std::optional<std::string>& fields) {
   WireWriter w = result_header(task, Status::error, duration_ns);
   w.str(type);
   w.str(message);
   w.u32(item);
+  w.u32(fields ? 1 : 0);
+  if (fields) w.bytes(std::as_bytes(std::span(fields->data(), fields->size())));
   return std::move(w.data());
 }
 

@@ -13,7 +13,9 @@
 // Worker to engine (its result channel):
 //   RESULT     101  u64 task id, u32 status, u64 duration ns, then
 //                   ok (0): bytes results; error (1): str type, str message,
-//                   u32 item (index of the failing item in its task);
+//                   u32 item (index of the failing item in its task),
+//                   u32 typed (0|1: a registered exception type),
+//                   [bytes fields (its serialized fields)];
 //                   skipped (2): nothing
 //   RETIRE     102  str reason (maxtasksperchild or memory: the worker exits
 //                   after this message)
@@ -106,13 +108,16 @@ struct ResultMessage {
   std::span<const std::byte> results;  // ok: points into the message
   std::string type, message;           // error
   std::uint32_t item = 0;              // error
+  // error: the fields of a type registered with register_exception<T>()
+  // (empty for one without fields); none for any other type.
+  std::optional<std::string> fields;
 };
 
 std::string encode_result_ok(std::uint64_t task, std::uint64_t duration_ns,
                              std::span<const std::byte> results);
 std::string encode_result_error(std::uint64_t task, std::uint64_t duration_ns,
-                                std::string_view type, std::string_view message,
-                                std::uint32_t item);
+                                std::string_view type, std::string_view message, std::uint32_t item,
+                                const std::optional<std::string>& fields);
 std::string encode_result_skipped(std::uint64_t task);
 std::string encode_retire(std::string_view reason);
 std::string encode_init_failed(std::string_view type, std::string_view message);

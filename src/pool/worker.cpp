@@ -10,6 +10,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "exception_codecs.hpp"
 #include "multiproc/detail/code_ref.hpp"
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/pool_task.hpp"
@@ -177,7 +178,8 @@ class Worker {
       CurrentException e = describe_current_exception();
       message =
           encode_result_error(t.id, static_cast<std::uint64_t>(end - start), e.type, e.message,
-                              control_->current_item.load(std::memory_order_relaxed));
+                              control_->current_item.load(std::memory_order_relaxed),
+                              registered_fields_of_current_exception());
     }
     control_->current_task.store(0, std::memory_order_release);
     post(message);

@@ -55,7 +55,8 @@ void require_children_reapable() {
   sigaction(SIGCHLD, nullptr, &sa);
   if (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT) != 0) {
     throw UsageError(
-        "start(): SIGCHLD is ignored (SIG_IGN or SA_NOCLDWAIT), so the kernel would reap the "
+        "Process::start: SIGCHLD is ignored (SIG_IGN or SA_NOCLDWAIT), so the kernel would reap "
+        "the "
         "child itself and its exit status would be lost; restore SIGCHLD's default disposition");
   }
 }
@@ -69,7 +70,7 @@ std::vector<int> descriptors_to_keep(const ProcessOptions& options,
   fds.erase(std::unique(fds.begin(), fds.end()), fds.end());
   for (int fd : fds) {
     if (::fcntl(fd, F_GETFD) < 0) {
-      throw UsageError("start(): descriptor " + std::to_string(fd) +
+      throw UsageError("Process::start: descriptor " + std::to_string(fd) +
                        " to pass to the child is not open");
     }
   }
@@ -131,7 +132,7 @@ void Process::release() noexcept {
 
 void Process::start() {
   require_open("start()");
-  if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
+  if (child_) throw UsageError("Process::start: process '" + name_ + "' was already started");
   require_children_reapable();
   StartMethod method = options_.start_method.value_or(get_start_method());
   std::shared_ptr<detail::ChildState> child =
@@ -173,14 +174,14 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
 detail::SendPlan Process::plan_send(StartMethod method) {
   const std::string method_name(to_string(method));
   require_open("start()");
-  if (child_) throw UsageError("start(): process '" + name_ + "' was already started");
+  if (child_) throw UsageError("Process::start: process '" + name_ + "' was already started");
   if (!initialized()) {
-    throw UsageError("start(): the " + method_name +
+    throw UsageError("Process::start: the " + method_name +
                      " start method needs multiproc::init(argc, argv) as the first statement of "
                      "main (see init.hpp)");
   }
   if (!options_.pass_fds.empty()) {
-    throw UsageError("start(): pass_fds is for the fork start method; a " + method_name +
+    throw UsageError("Process::start: pass_fds is for the fork start method; a " + method_name +
                      " child receives descriptors as shared objects passed as arguments");
   }
   detail::WireWriter task;
@@ -328,7 +329,7 @@ void Process::set_name(std::string name) {
 
 void Process::set_daemon(bool daemon) {
   if (child_ || closed_)
-    throw UsageError("set_daemon(): process '" + name_ + "' was already started");
+    throw UsageError("Process::set_daemon: process '" + name_ + "' was already started");
   options_.daemon = daemon;
 }
 
@@ -341,8 +342,8 @@ void Process::close() {
   if (closed_) return;
   if (child_) {
     if (!child_->try_reap()) {
-      throw UsageError("close(): process '" + name_ + "' (pid " + std::to_string(child_->pid()) +
-                       ") is still running; join or stop it first");
+      throw UsageError("Process::close: process '" + name_ + "' (pid " +
+                       std::to_string(child_->pid()) + ") is still running; join or stop it first");
     }
     collect_result();
     child_->close_pidfd();

@@ -8,18 +8,11 @@
 #include <string>
 #include <typeinfo>
 
+#include "multiproc/exception_info.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
 namespace {
-
-std::string demangle(const char* mangled) {
-  int status = 0;
-  char* s = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
-  std::string out = status == 0 && s != nullptr ? s : mangled;
-  std::free(s);
-  return out;
-}
 
 void report_uncaught(const char* name, const ExceptionSink& sink, const std::string& type,
                      const char* message) {
@@ -38,10 +31,10 @@ CurrentException describe_current_exception() {
   try {
     throw;
   } catch (const std::exception& e) {
-    return {demangle(typeid(e).name()), e.what()};
+    return {type_name(typeid(e)), e.what()};
   } catch (...) {
     const std::type_info* t = abi::__cxa_current_exception_type();
-    return {t != nullptr ? demangle(t->name()) : "unknown exception", ""};
+    return {t != nullptr ? type_name(*t) : "unknown exception", ""};
   }
 }
 

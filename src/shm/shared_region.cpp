@@ -27,7 +27,7 @@ void* map(int fd, std::size_t bytes) {
 
 std::shared_ptr<SharedRegion> SharedRegion::create(std::size_t bytes, const char* debug_name) {
   if (bytes == 0 || bytes > kMaxRegion) {
-    throw UsageError("shared memory: size " + std::to_string(bytes) +
+    throw UsageError("SharedMemory: size " + std::to_string(bytes) +
                      " is not between 1 byte and 1 TiB");
   }
   sys::UniqueFd fd(::memfd_create(debug_name, MFD_CLOEXEC));
@@ -44,7 +44,7 @@ std::shared_ptr<SharedRegion> SharedRegion::adopt(sys::UniqueFd fd) {
   if (::fstat(fd.get(), &st) != 0) throw SystemError("fstat of a shared region", errno);
   auto bytes = static_cast<std::size_t>(st.st_size);
   if (bytes == 0 || bytes > kMaxRegion) {
-    throw UsageError("shared memory: descriptor " + std::to_string(fd.get()) +
+    throw UsageError("SharedMemory: descriptor " + std::to_string(fd.get()) +
                      " is not a shared region (size " + std::to_string(bytes) + ")");
   }
   void* data = map(fd.get(), bytes);

@@ -59,7 +59,7 @@ sys::UniqueFd duplicate_at_or_above(int fd, int floor) {
   int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, floor);
   if (copy < 0) {
     if (errno == EBADF) {
-      throw UsageError("start(): descriptor " + std::to_string(fd) +
+      throw UsageError("Process::start: descriptor " + std::to_string(fd) +
                        " of an argument is not open in this process");
     }
     throw SystemError("duplicating descriptor " + std::to_string(fd), errno);
@@ -110,7 +110,7 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
   char* const* argv = program_argv();
   if (argv == nullptr) {
     throw UsageError(
-        "start(): the spawn start method needs multiproc::init(argc, argv) as the first "
+        "Process::start: the spawn start method needs multiproc::init(argc, argv) as the first "
         "statement of main (the child runs this program again and init runs its task)");
   }
   int sv[2];

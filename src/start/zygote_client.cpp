@@ -172,7 +172,7 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
   std::vector<sys::UniqueFd> mine;
   for (const LaunchRequest& request : requests) {
     if (request.descriptors.size() + 1 > kMaxForkDescriptors) {
-      throw UsageError("start(): children of a zygote take at most " +
+      throw UsageError("Process::start: children of a zygote take at most " +
                        std::to_string(kMaxForkDescriptors - 1) + " descriptors of arguments");
     }
     int sv[2];
@@ -194,7 +194,7 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
                    (request.signals.parent_decides ? kForkParentDecidesSignals : 0);
     int r = send_with_fds(control_.get(), &header, sizeof header, fds);
     if (r == -EBADF && control_) {
-      throw UsageError("start(): a descriptor of an argument is not open in this process");
+      throw UsageError("Process::start: a descriptor of an argument is not open in this process");
     }
     if (r == 0) r = send_exact(control_.get(), request.message->data(), request.message->size());
     if (r != 0) died("stopped taking requests");

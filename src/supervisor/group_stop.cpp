@@ -60,7 +60,7 @@ void GroupStop::multiproc_descriptors(std::vector<int>& out) const {
 }
 
 void GroupStop::multiproc_export(detail::WireWriter& w) const {
-  if (!channel_) throw UsageError("sending an empty GroupStop to a child");
+  if (!channel_) throw UsageError("GroupStop: sending an empty GroupStop to a child");
   w.fd(channel_->fd.get());
 }
 

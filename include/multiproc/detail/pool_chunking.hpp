@@ -11,6 +11,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <optional>
 #include <ranges>
 #include <tuple>
 #include <type_traits>
@@ -161,10 +162,14 @@ class ImapInput {
 
 // imap's feed: each call encodes up to `batch` chunks of `chunksize` items
 // of the input into `out`; false once the input is exhausted (then
-// `sink->total` holds the item count). A range passed as an lvalue is read
-// where it is (keep it alive while iterating, as with a view), an rvalue is
-// moved in. (Plain begin/end, not std::views::all: clang 14 cannot compile
-// libstdc++ 12's views.)
+// `sink->total` holds the item count). An exception thrown while reading the
+// input ends it there: the items read before it still run (the last chunk
+// may be short), and `sink->input_error` holds the exception, which the
+// iteration throws after their results (Python's imap does the same, less
+// the items of the short chunk). A range passed as an lvalue is read where it
+// is (keep it alive while iterating, as with a view), an rvalue is moved in.
+// (Plain begin/end, not std::views::all: clang 14 cannot compile libstdc++
+// 12's views.)
 template <class Item, class Range, class Sink>
 std::function<bool(std::vector<PoolCore::Chunk>&)> make_imap_feed(Range&& items,
                                                                   std::size_t chunksize,
@@ -176,15 +181,35 @@ std::function<bool(std::vector<PoolCore::Chunk>&)> make_imap_feed(Range&& items,
   auto counted = std::make_shared<std::size_t>(0);
   return [input, counted, chunksize, batch, sink](std::vector<PoolCore::Chunk>& out) {
     ChunkBuilder builder(chunksize, encode_item<Item>, *counted);
-    for (std::size_t n = 0; n < chunksize * batch && !input->done(); ++n) {
-      builder.add(input->take());
+    bool exhausted = false;
+    for (std::size_t n = 0; n < chunksize * batch; ++n) {
+      std::optional<decltype(input->take())> item;
+      try {
+        if (input->done()) {
+          exhausted = true;
+          break;
+        }
+        item.emplace(input->take());
+      } catch (...) {
+        sink->input_error = std::current_exception();
+        exhausted = true;
+        break;
+      }
+      builder.add(*item);
       ++*counted;
     }
     builder.flush();
     out = std::move(builder.chunks);
-    bool more = !input->done();
-    if (!more) sink->total = *counted;
-    return more;
+    if (!exhausted) {
+      try {
+        exhausted = input->done();
+      } catch (...) {
+        sink->input_error = std::current_exception();
+        exhausted = true;
+      }
+    }
+    if (exhausted) sink->total = *counted;
+    return !exhausted;
   };
 }
 

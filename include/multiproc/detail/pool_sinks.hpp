@@ -286,6 +286,9 @@ class ImapSink final : public ChunkSink {
   // Outcomes waiting to be handed out; read without the lock.
   std::size_t buffered() const noexcept { return buffered_.load(std::memory_order_relaxed); }
   std::atomic<std::size_t> total{0};  // items, once the input is exhausted
+  // What reading imap's input threw; thrown after the results of the items
+  // read before it. Written and read by the iterating thread only.
+  std::exception_ptr input_error;
 
  private:
   void store(std::size_t chunk, Done d) {
