@@ -50,8 +50,8 @@
 #include <vector>
 
 #include "multiproc/async_result.hpp"
-#include "multiproc/detail/pool_chunking.hpp"
 #include "multiproc/detail/option_checks.hpp"
+#include "multiproc/detail/pool_chunking.hpp"
 #include "multiproc/detail/pool_core.hpp"
 #include "multiproc/detail/pool_sinks.hpp"
 #include "multiproc/detail/pool_task.hpp"
