@@ -22,6 +22,7 @@
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "start/zygote_client.hpp"
+#include "sys/child_pidfd.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
@@ -159,13 +160,8 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   setup.context = &context;
 
   pid_t pid = detail::fork_child(setup, options_.allow_fork_with_threads);
-  int pidfd = sys::pidfd_open(pid);
-  if (pidfd < 0) {
-    // Still our unreaped child, so its PID cannot have been reused yet.
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
-  }
+  int pidfd = sys::open_child_pidfd(pid);
+  if (pidfd < 0) throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
   child->attach(pid, sys::UniqueFd(pidfd));
   return child;
 }
