@@ -15,10 +15,11 @@
 #include <vector>
 
 #include "multiproc/error.hpp"
-#include "process/fork_launcher.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/program_args.hpp"
 #include "start/program_key.hpp"
 #include "sys/child_pidfd.hpp"
+#include "sys/proc_fs.hpp"
 #include "sys/syscall.hpp"
 
 extern char** environ;
@@ -36,7 +37,7 @@ struct SpawnJob {
 pid_t run_spawn(void* arg) {
   auto& job = *static_cast<SpawnJob*>(arg);
   pid_t pid = 0;
-  int r = posix_spawn(&pid, "/proc/self/exe", job.actions, job.attributes, job.argv, job.envp);
+  int r = posix_spawn(&pid, sys::proc::kSelfExe, job.actions, job.attributes, job.argv, job.envp);
   return r == 0 ? pid : -r;
 }
 

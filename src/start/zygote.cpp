@@ -13,7 +13,7 @@
 
 #include "multiproc/detail/lock_word.hpp"
 #include "multiproc/error.hpp"
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 #include "start/child_task.hpp"
 #include "start/forkserver_protocol.hpp"
 #include "start/task_message.hpp"

@@ -1,4 +1,4 @@
-#include "process/fork_launcher.hpp"
+#include "start/fork_launcher.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +13,7 @@
 
 #include "multiproc/error.hpp"
 #include "signals/bridge_state.hpp"
+#include "sys/proc_fs.hpp"
 #include "sys/signal_block.hpp"
 #include "sys/syscall.hpp"
 
@@ -102,7 +103,7 @@ void forget_launcher_after_fork() noexcept {
 }
 
 int threads_unsafe_for_fork() {
-  int threads = sys::thread_count();
+  int threads = sys::proc::thread_count();
   if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
   // The launcher thread and the signal bridge's do not count: each waits
   // holding no lock (a condition variable, a pipe) and the child forgets it.
