@@ -8,7 +8,7 @@ if(MULTIPROC_SANITIZE)
 endif()
 
 # MULTIPROC_COVERAGE instruments for gcov; children flush their counters
-# before _exit (see src/process/child_exit.cpp), so child-only lines count.
+# before _exit (see src/start/child_exit.cpp), so child-only lines count.
 if(MULTIPROC_COVERAGE)
   add_compile_options(--coverage -O0)
   add_link_options(--coverage)

@@ -16,8 +16,8 @@
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
-#include "process/identity.hpp"
 #include "start/child_task.hpp"
+#include "start/identity.hpp"
 #include "start/task_message.hpp"
 
 namespace mp = multiproc;

@@ -17,7 +17,7 @@
 #include "helpers/pidfd.hpp"
 #include "helpers/test_pipe.hpp"
 #include "multiproc/multiproc.hpp"
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 #include "sys/syscall.hpp"
 
 namespace mp = multiproc;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstdio>
 #include <string>
 
 #include "multiproc/init.hpp"
@@ -13,23 +12,13 @@
 #include "pool/worker.hpp"
 #include "start/forkserver.hpp"
 #include "start/zygote_client.hpp"
+#include "sys/proc_fs.hpp"
 
 namespace multiproc::detail::pool {
 namespace {
 
 // How long an idle worker watches its channel before it sleeps.
 constexpr std::uint64_t kWorkerIdleSpinNs = 50'000;
-
-std::uint64_t resident_bytes_of(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/statm", static_cast<int>(pid));
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return 0;
-  unsigned long size = 0, resident = 0;
-  int n = std::fscanf(f, "%lu %lu", &size, &resident);
-  std::fclose(f);
-  return n == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) : 0;
-}
 
 class LocalWorker final : public WorkerHandle {
  public:
@@ -77,7 +66,7 @@ class LocalWorker final : public WorkerHandle {
     return control_->current_item.load(std::memory_order_relaxed);
   }
   void skip(std::uint64_t task) noexcept override { control_->cancel(task); }
-  std::uint64_t resident_bytes() const override { return resident_bytes_of(pid_); }
+  std::uint64_t resident_bytes() const override { return sys::proc::resident_bytes(pid_); }
 
   int death_fd() const override { return process_->sentinel(); }
   void terminate() noexcept override {

@@ -3,11 +3,11 @@
 #include <sys/resource.h>
 
 #include <cstdint>
-#include <fstream>
 #include <string>
 
 #include "multiproc/error.hpp"
 #include "multiproc/pool.hpp"
+#include "sys/proc_fs.hpp"
 
 namespace multiproc::detail {
 namespace {
@@ -15,13 +15,6 @@ namespace {
 // Above this, a size is a negative number converted to std::size_t, not a
 // count anyone meant.
 constexpr std::size_t kNegativeInDisguise = std::size_t{1} << 48;
-
-std::size_t pid_max() {
-  std::ifstream in("/proc/sys/kernel/pid_max");
-  std::size_t n = 0;
-  if (in >> n && n > 0) return n;
-  return std::size_t{1} << 22;  // the kernel's own ceiling (PID_MAX_LIMIT)
-}
 
 // The most processes this user may have, or 0 when unlimited.
 std::size_t nproc_limit() {
@@ -46,7 +39,7 @@ void check_pool_options(const PoolOptions& options) {
     refuse("processes = " + std::to_string(n) + " exceeds this user's process limit (" +
            std::to_string(limit) + ", RLIMIT_NPROC)");
   }
-  if (std::size_t limit = pid_max(); n > limit) {
+  if (std::size_t limit = sys::proc::pid_max(); n > limit) {
     refuse("processes = " + std::to_string(n) + " exceeds the kernel's PID limit (" +
            std::to_string(limit) + ", /proc/sys/kernel/pid_max)");
   }

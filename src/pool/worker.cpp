@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <string>
 #include <unordered_map>
@@ -18,8 +17,9 @@
 #include "multiproc/error.hpp"
 #include "pool/control_block.hpp"
 #include "pool/protocol.hpp"
-#include "process/identity.hpp"
-#include "process/run_target.hpp"
+#include "start/identity.hpp"
+#include "start/run_target.hpp"
+#include "sys/proc_fs.hpp"
 #include "sys/spin.hpp"
 
 namespace multiproc::detail::pool {
@@ -59,21 +59,6 @@ struct Function {
   PoolRunner runner = nullptr;
   const void* callable = nullptr;
 };
-
-// The peak resident memory of this process's address space (VmHWM): a task
-// that grew and freed its memory still counts. Not ru_maxrss, which a
-// spawned worker inherits from its parent through exec.
-std::uint64_t peak_resident_bytes() {
-  FILE* f = std::fopen("/proc/self/status", "re");
-  if (f == nullptr) return 0;
-  char line[256];
-  unsigned long kib = 0;
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::sscanf(line, "VmHWM: %lu kB", &kib) == 1) break;
-  }
-  std::fclose(f);
-  return static_cast<std::uint64_t>(kib) << 10;
-}
 
 class Worker {
  public:
@@ -192,7 +177,7 @@ class Worker {
     std::int64_t now = monotonic_ns();
     if (now - last_memory_check_ < 1'000'000) return false;
     last_memory_check_ = now;
-    std::uint64_t peak = peak_resident_bytes();
+    std::uint64_t peak = sys::proc::peak_resident_bytes();
     if (peak <= limits_.max_memory) return false;
     post(encode_retire("max_memory_per_child exceeded: peak resident " +
                        std::to_string(peak >> 20) + " MiB"));

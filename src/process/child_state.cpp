@@ -12,6 +12,7 @@
 #include "multiproc/error.hpp"
 #include "signals/kill_list.hpp"
 #include "start/task_message.hpp"
+#include "sys/exit_status.hpp"
 
 namespace multiproc::detail {
 
@@ -90,11 +91,7 @@ bool ChildState::reap(int flags) {
     throw SystemError(op, -r);
   }
   if (info.si_pid == 0) return false;  // WNOHANG, still running
-  if (info.si_code == CLD_EXITED) {
-    status_ = ExitStatus::exited_with(info.si_status);
-  } else {
-    status_ = ExitStatus::killed_by(info.si_status, info.si_code == CLD_DUMPED);
-  }
+  status_ = sys::exit_status_from(info);
   return true;
 }
 

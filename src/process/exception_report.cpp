@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "multiproc/error.hpp"
+#include "sys/child_resets.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -94,6 +95,10 @@ void forget_report_slab_after_fork() noexcept {
   // owns its slots); this process makes its own on first use.
   new (&g_slab) Slab;
 }
+
+namespace {
+[[maybe_unused]] const bool g_reset_registered = sys::on_fork_child(forget_report_slab_after_fork);
+}  // namespace
 
 void ExceptionReport::record(std::string_view type, std::string_view message) noexcept {
   page_->type_len = copy_truncated(page_->type, sizeof page_->type, type);

@@ -32,7 +32,8 @@ class ExceptionReport {
   bool dedicated_ = false;  // its own mapping, not a slab slot
 };
 
-// Child side, right after fork: the parent's slab is not this process's.
+// Child side, right after fork (registered with sys/child_resets.hpp): the
+// parent's slab is not this process's.
 void forget_report_slab_after_fork() noexcept;
 
 }  // namespace multiproc::detail

@@ -12,16 +12,17 @@
 
 #include "multiproc/error.hpp"
 #include "multiproc/init.hpp"
-#include "process/child_setup.hpp"
 #include "process/child_state.hpp"
-#include "process/fork_launcher.hpp"
-#include "process/identity.hpp"
 #include "process/registry.hpp"
-#include "process/run_target.hpp"
+#include "start/child_setup.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/forkserver.hpp"
+#include "start/identity.hpp"
+#include "start/run_target.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "start/zygote_client.hpp"
+#include "sys/child_pidfd.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
@@ -160,13 +161,8 @@ std::shared_ptr<detail::ChildState> Process::fork_child(std::vector<int> keep) {
   setup.context = &context;
 
   pid_t pid = detail::fork_child(setup, options_.allow_fork_with_threads);
-  int pidfd = sys::pidfd_open(pid);
-  if (pidfd < 0) {
-    // Still our unreaped child, so its PID cannot have been reused yet.
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
-  }
+  int pidfd = sys::open_child_pidfd(pid);
+  if (pidfd < 0) throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
   child->attach(pid, sys::UniqueFd(pidfd));
   return child;
 }

@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "multiproc/current_process.hpp"
+#include "sys/child_resets.hpp"
 #include "sys/deadline.hpp"
 
 namespace multiproc::detail {
@@ -114,6 +115,10 @@ void forget_children_after_fork() noexcept {
   inherited->forgotten_next = g_forgotten;
   g_forgotten = inherited;
 }
+
+namespace {
+[[maybe_unused]] const bool g_reset_registered = sys::on_fork_child(forget_children_after_fork);
+}  // namespace
 
 }  // namespace multiproc::detail
 

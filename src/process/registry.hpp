@@ -20,8 +20,9 @@ std::vector<std::shared_ptr<ChildState>> running_children();
 // then SIGKILL after the grace period); the others joined for at most the
 // exit join timeout, then stopped the same way. Bounded; reaps them all.
 void end_children(const std::vector<std::shared_ptr<ChildState>>& children);
-// Child side, right after fork: the parent's children are not ours. The old
-// list is abandoned, not destroyed (its descriptors are already closed).
+// Child side, right after fork (registered with sys/child_resets.hpp): the
+// parent's children are not ours. The old list is abandoned, not destroyed
+// (its descriptors are already closed).
 void forget_children_after_fork() noexcept;
 
 }  // namespace multiproc::detail

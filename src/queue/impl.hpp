@@ -1,5 +1,5 @@
 // Internal to src/queue: QueueCore's per-process state, and the pieces that
-// core.cpp, large_item.cpp and sleep.cpp share.
+// core.cpp, large_item.cpp and support.cpp share.
 #pragma once
 
 #include <cstddef>

@@ -1,18 +1,16 @@
-#include <fcntl.h>
 #include <linux/futex.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <climits>
-#include <cstdio>
-#include <cstring>
 #include <vector>
 
 #include "multiproc/error.hpp"
 #include "queue/consumers.hpp"
 #include "queue/impl.hpp"
 #include "sys/futex.hpp"
+#include "sys/proc_fs.hpp"
 #include "sys/tsan.hpp"
 
 namespace multiproc::detail::queue {
@@ -37,22 +35,6 @@ int lock_until(pthread_mutex_t* mutex, const sys::Deadline& deadline) {
   return r;
 }
 
-// Whether thread `tid` has ended: /proc has no such task, or a zombie (the
-// kernel processes a thread's robust list before it becomes one).
-bool task_has_ended(pid_t tid) {
-  char path[32];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(tid));
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return errno == ENOENT || errno == ESRCH;
-  char buf[512];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  buf[n] = '\0';
-  const char* close = std::strrchr(buf, ')');
-  return close != nullptr && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X');
-}
-
 }  // namespace
 
 // A robust mutex whose holder dies is marked FUTEX_OWNER_DIED by the kernel,
@@ -69,7 +51,9 @@ void recover_if_holder_ended(pthread_mutex_t* mutex) {
   auto* word = reinterpret_cast<std::atomic<std::uint32_t>*>(&mutex->__data.__lock);
   std::uint32_t seen = word->load();
   auto tid = static_cast<pid_t>(seen & FUTEX_TID_MASK);
-  if (tid == 0 || (seen & FUTEX_OWNER_DIED) != 0 || !task_has_ended(tid)) return;
+  // A zombie counts as ended: the kernel processes a thread's robust list
+  // before it becomes one.
+  if (tid == 0 || (seen & FUTEX_OWNER_DIED) != 0 || !sys::proc::task_has_ended(tid)) return;
   std::uint32_t marked = (seen & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
   if (word->compare_exchange_strong(seen, marked)) sys::futex_wake(*word, 1);
 }

@@ -11,6 +11,7 @@
 #include <climits>
 #include <utility>
 
+#include "sys/signal_block.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -61,12 +62,12 @@ void close_all_but(int a, int b) noexcept {
 pid_t fork_tracker(int read_end, int segment_fd, const char* path) noexcept {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) return -errno;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  pid_t middle = sys::fork_bare();
-  if (middle == 0) run_middle(read_end, segment_fd, path, report[1]);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  pid_t middle;
+  {
+    sys::BlockAllSignals blocked;
+    middle = sys::fork_bare();
+    if (middle == 0) run_middle(read_end, segment_fd, path, report[1]);
+  }
   sys::close_fd(report[1]);
   pid_t tracker = middle;
   if (middle > 0) {

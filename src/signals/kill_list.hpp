@@ -3,7 +3,7 @@
 // handler. Entries are pidfds (never a bare PID, which could be reused) and
 // the process groups of supervised commands, whose own children must go too.
 //
-// Lock-free: a fixed array of atomic slots, so that kill_all() is
+// Lock-free: a fixed array of atomic slots, so that kill_list_kill_all() is
 // async-signal-safe. When the array is full an entry is not recorded; that
 // child still dies with this process through its death signal.
 #pragma once

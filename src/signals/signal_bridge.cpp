@@ -16,6 +16,7 @@
 #include "multiproc/signals.hpp"
 #include "signals/bridge_state.hpp"
 #include "signals/kill_list.hpp"
+#include "sys/signal_block.hpp"
 
 namespace multiproc {
 namespace {
@@ -173,20 +174,17 @@ SignalBridge::SignalBridge(SignalBridgeOptions options) : state_(std::make_uniqu
   }
   g.wake_fd = fds[1];
 
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
   try {
+    // The watcher inherits this mask: no handler ever runs on it.
+    sys::BlockAllSignals blocked;
     state_->watcher = std::thread([s = state_.get()] { s->watch(); });
   } catch (...) {
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     g.wake_fd = -1;
     ::close(fds[0]);
     ::close(fds[1]);
     g.installed = false;
     throw;
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   g.watcher_running = true;
 
   struct sigaction action = handler_action();

@@ -7,7 +7,7 @@
 #include "multiproc/detail/entry_point.hpp"
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
-#include "process/run_target.hpp"
+#include "start/run_target.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {

@@ -6,10 +6,10 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "multiproc/error.hpp"
+#include "sys/proc_fs.hpp"
 
 namespace multiproc::detail {
 namespace {
@@ -49,14 +49,7 @@ bool mapped_in_parent(const std::string& path) {
   if (real == nullptr) return false;
   std::string wanted = real;
   std::free(real);
-  std::ifstream maps("/proc/" + std::to_string(::getppid()) + "/maps");
-  std::string line;
-  while (std::getline(maps, line)) {
-    auto slash = line.find('/');
-    if (slash != std::string::npos && line.compare(slash, std::string::npos, wanted) == 0)
-      return true;
-  }
-  return false;
+  return sys::proc::has_mapped(::getppid(), wanted);
 }
 
 Search find(const CodeRef& ref) {

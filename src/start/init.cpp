@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "multiproc/error.hpp"
-#include "process/identity.hpp"
 #include "start/child_task.hpp"
 #include "start/forkserver.hpp"
+#include "start/identity.hpp"
 #include "start/program_args.hpp"
 #include "start/program_key.hpp"
 #include "start/spawn.hpp"

@@ -9,7 +9,7 @@
 #include <span>
 #include <string>
 
-#include "process/child_signals.hpp"
+#include "start/child_signals.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace multiproc::detail {

@@ -15,9 +15,11 @@
 #include <vector>
 
 #include "multiproc/error.hpp"
-#include "process/fork_launcher.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/program_args.hpp"
 #include "start/program_key.hpp"
+#include "sys/child_pidfd.hpp"
+#include "sys/proc_fs.hpp"
 #include "sys/syscall.hpp"
 
 extern char** environ;
@@ -35,7 +37,7 @@ struct SpawnJob {
 pid_t run_spawn(void* arg) {
   auto& job = *static_cast<SpawnJob*>(arg);
   pid_t pid = 0;
-  int r = posix_spawn(&pid, "/proc/self/exe", job.actions, job.attributes, job.argv, job.envp);
+  int r = posix_spawn(&pid, sys::proc::kSelfExe, job.actions, job.attributes, job.argv, job.envp);
   return r == 0 ? pid : -r;
 }
 
@@ -155,14 +157,8 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
   pid_t pid = launch_from_long_lived_thread(run_spawn, &job);
   if (pid < 0) throw SystemError("posix_spawn /proc/self/exe", -pid);
 
-  int pidfd = sys::pidfd_open(pid);
-  if (pidfd < 0) {
-    // Still our unreaped child, so its PID cannot have been reused yet.
-    ::kill(pid, SIGKILL);
-    siginfo_t info;
-    ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
-    throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
-  }
+  int pidfd = sys::open_child_pidfd(pid);
+  if (pidfd < 0) throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
   LaunchedChild child{pid, sys::UniqueFd(pidfd), std::move(mine)};
   send_task(child.channel.get(), child.pidfd.get(), *request.message);
   return child;

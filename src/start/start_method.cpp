@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "multiproc/error.hpp"
-#include "process/identity.hpp"
+#include "start/identity.hpp"
 
 namespace multiproc {
 namespace {

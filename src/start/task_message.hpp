@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "multiproc/exception_info.hpp"
-#include "process/identity.hpp"
+#include "start/identity.hpp"
 
 namespace multiproc::detail {
 

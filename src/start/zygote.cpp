@@ -13,11 +13,12 @@
 
 #include "multiproc/detail/lock_word.hpp"
 #include "multiproc/error.hpp"
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 #include "start/child_task.hpp"
 #include "start/forkserver_protocol.hpp"
 #include "start/task_message.hpp"
 #include "start/unix_socket.hpp"
+#include "sys/signal_block.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -129,16 +130,13 @@ int SiblingForker::prepare() noexcept {
 }
 
 pid_t SiblingForker::fork(const ChildSetup& setup, int* pidfd) const noexcept {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sys::BlockAllSignals blocked;
   pid_t pid = sys::clone_sibling(pidfd, tid_address_);
   if (pid == 0) {
     syscall(SYS_set_robust_list, robust_head_, robust_length_);
     t_identity = ThreadIdentity{};  // what our pthread_atfork handler would do
     run_child(setup);
   }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return pid;
 }
 

@@ -17,7 +17,7 @@
 
 #include <cstddef>
 
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 
 namespace multiproc::detail {
 

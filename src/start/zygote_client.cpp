@@ -17,12 +17,14 @@
 #include "multiproc/detail/code_ref.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/exit_status.hpp"
-#include "process/child_setup.hpp"
-#include "process/fork_launcher.hpp"
-#include "process/identity.hpp"
+#include "start/child_setup.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/forkserver_protocol.hpp"
+#include "start/identity.hpp"
 #include "start/unix_socket.hpp"
 #include "start/zygote.hpp"
+#include "sys/child_pidfd.hpp"
+#include "sys/exit_status.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -35,9 +37,7 @@ ExitStatus reap(int pidfd, int grace_ms) {
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   sys::waitid_pidfd(pidfd, &info, WEXITED);
-  return info.si_code == CLD_EXITED
-             ? ExitStatus::exited_with(info.si_status)
-             : ExitStatus::killed_by(info.si_status, info.si_code == CLD_DUMPED);
+  return sys::exit_status_from(info);
 }
 
 }  // namespace
@@ -105,12 +105,8 @@ void ZygoteClient::start_locked() {
   setup.context = &config;
   pid_t pid = fork_child(setup, false);
   server.reset();
-  int pidfd = sys::pidfd_open(pid);
-  if (pidfd < 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    throw SystemError(name_ + ": pidfd_open", -pidfd);
-  }
+  int pidfd = sys::open_child_pidfd(pid);
+  if (pidfd < 0) throw SystemError(name_ + ": pidfd_open", -pidfd);
   zygote_ = pid;
   pidfd_ = sys::UniqueFd(pidfd);
   control_ = std::move(client);

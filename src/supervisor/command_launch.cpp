@@ -14,6 +14,8 @@
 #include <cstring>
 #include <vector>
 
+#include "sys/child_pidfd.hpp"
+#include "sys/signal_block.hpp"
 #include "sys/signal_dispositions.hpp"
 #include "sys/syscall.hpp"
 
@@ -170,18 +172,17 @@ LaunchedCommand launch_command(const Command& command, int group_stop_fd) {
   sys::UniqueFd read_end(pipe_fds[0]);
   sys::UniqueFd write_end(pipe_fds[1]);
 
-  // No handler of ours may run in the child before dispositions are reset.
-  sigset_t all;
-  sigset_t old;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t parent = ::getpid();
-  pid_t pid = sys::fork_bare();
-  if (pid == 0) {
-    run_child(parent, write_end.get(), group_stop_fd, path.c_str(), argv.pointers.data(),
-              env.pointers.data(), cwd);
+  pid_t pid;
+  {
+    // No handler of ours may run in the child before dispositions are reset.
+    sys::BlockAllSignals blocked;
+    pid = sys::fork_bare();
+    if (pid == 0) {
+      run_child(parent, write_end.get(), group_stop_fd, path.c_str(), argv.pointers.data(),
+                env.pointers.data(), cwd);
+    }
   }
-  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
     out.error = std::string("fork: ") + std::strerror(-pid);
     return out;
@@ -189,15 +190,13 @@ LaunchedCommand launch_command(const Command& command, int group_stop_fd) {
   write_end.reset();
   // Nobody else reaps our children (no SIGCHLD handler, no waitpid(-1)), so
   // the PID names this child until we reap it.
-  int pidfd = sys::pidfd_open(pid);
-  ExecFailure failure;
-  bool failed = read_failure(read_end.get(), failure);
+  int pidfd = sys::open_child_pidfd(pid);
   if (pidfd < 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
     out.error = std::string("pidfd_open: ") + std::strerror(-pidfd);
     return out;
   }
+  ExecFailure failure;
+  bool failed = read_failure(read_end.get(), failure);
   out.pidfd.reset(pidfd);
   if (failed) {
     siginfo_t info{};

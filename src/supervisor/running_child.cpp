@@ -12,6 +12,7 @@
 #include "multiproc/process.hpp"
 #include "signals/kill_list.hpp"
 #include "supervisor/command_launch.hpp"
+#include "sys/exit_status.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -72,9 +73,7 @@ class CommandChild final : public RunningChild {
       return std::nullopt;
     kill_list_remove_group(pid_);
     reaped_ = true;
-    status_ = info.si_code == CLD_EXITED
-                  ? ExitStatus::exited_with(info.si_status)
-                  : ExitStatus::killed_by(info.si_status, info.si_code == CLD_DUMPED);
+    status_ = sys::exit_status_from(info);
     return status_;
   }
   void terminate() noexcept override { signal_group(SIGTERM); }

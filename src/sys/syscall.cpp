@@ -1,19 +1,14 @@
 #include "sys/syscall.hpp"
 
-#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
-
-#include "sys/tsan.hpp"
 
 namespace multiproc::sys {
 namespace {
@@ -125,42 +120,6 @@ int close_fd(int fd) noexcept {
 
 pid_t current_tid() noexcept {
   return static_cast<pid_t>(::syscall(SYS_gettid));
-}
-
-namespace {
-int thread_count_from_stat() noexcept {
-  int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  char buf[1024];
-  long n;
-  do {
-    n = ::read(fd, buf, sizeof buf - 1);
-  } while (n < 0 && errno == EINTR);
-  int saved = errno;
-  ::close(fd);
-  if (n <= 0) return n < 0 ? -saved : -EIO;
-  buf[n] = '\0';
-  // The command name (field 2) may hold spaces and parentheses: count the
-  // fields after its last ')'. num_threads is field 20.
-  char* p = buf + n;
-  while (p > buf && *p != ')') --p;
-  if (p == buf) return -EIO;
-  int field = 2;
-  for (++p; *p != '\0'; ++p) {
-    if (*p == ' ' && ++field == 20) return static_cast<int>(std::strtol(p + 1, nullptr, 10));
-  }
-  return -EIO;
-}
-}  // namespace
-
-int thread_count() noexcept {
-  // procfs gives /proc/self/task a link count of 2 + the number of threads:
-  // one stat() instead of reading and parsing /proc/self/stat.
-  struct stat st;
-  int threads = ::stat("/proc/self/task", &st) == 0 && st.st_nlink >= 3
-                    ? static_cast<int>(st.st_nlink - 2)
-                    : thread_count_from_stat();
-  return threads - sanitizer_threads(threads);
 }
 
 long write_all(int fd, const void* data, std::size_t len) noexcept {

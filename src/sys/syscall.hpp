@@ -46,8 +46,6 @@ void unmap(void* address, std::size_t bytes) noexcept;
 // close(2) once: on Linux the descriptor is gone even when EINTR is returned.
 int close_fd(int fd) noexcept;
 pid_t current_tid() noexcept;
-// Threads of this process, from /proc/self/stat; -errno on failure.
-int thread_count() noexcept;
 // Writes all of `len` bytes unless an error occurs; EINTR retried.
 long write_all(int fd, const void* data, std::size_t len) noexcept;
 

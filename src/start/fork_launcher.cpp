@@ -1,4 +1,4 @@
-#include "process/fork_launcher.hpp"
+#include "start/fork_launcher.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +13,8 @@
 
 #include "multiproc/error.hpp"
 #include "signals/bridge_state.hpp"
+#include "sys/proc_fs.hpp"
+#include "sys/signal_block.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -21,12 +23,9 @@ namespace {
 // Forks with every signal blocked, so that no handler of the parent runs in
 // the child before run_child() has reset the dispositions.
 pid_t fork_blocked(const ChildSetup& setup) noexcept {
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
+  sys::BlockAllSignals blocked;
   pid_t pid = sys::fork_process();
   if (pid == 0) run_child(setup);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return pid;
 }
 
@@ -35,11 +34,8 @@ class LauncherThread {
  public:
   LauncherThread() {
     // The thread inherits this mask: no signal handler ever runs on it.
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
+    sys::BlockAllSignals blocked;
     std::thread([this] { loop(); }).detach();
-    pthread_sigmask(SIG_SETMASK, &old, nullptr);
   }
 
   pid_t run(LaunchJob job, void* arg) {
@@ -107,7 +103,7 @@ void forget_launcher_after_fork() noexcept {
 }
 
 int threads_unsafe_for_fork() {
-  int threads = sys::thread_count();
+  int threads = sys::proc::thread_count();
   if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
   // The launcher thread and the signal bridge's do not count: each waits
   // holding no lock (a condition variable, a pipe) and the child forgets it.

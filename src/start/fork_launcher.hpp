@@ -9,7 +9,7 @@
 
 #include <sys/types.h>
 
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 
 namespace multiproc::detail {
 

@@ -1,4 +1,4 @@
-#include "process/identity.hpp"
+#include "start/identity.hpp"
 
 #include <unistd.h>
 

@@ -7,8 +7,8 @@
 
 #include <cstddef>
 
-#include "process/child_signals.hpp"
-#include "process/identity.hpp"
+#include "start/child_signals.hpp"
+#include "start/identity.hpp"
 
 namespace multiproc::detail {
 

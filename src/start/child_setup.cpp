@@ -1,4 +1,4 @@
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -10,12 +10,11 @@
 #include <cstdint>
 
 #include "multiproc/detail/fd_check.hpp"
-#include "process/exception_report.hpp"
-#include "process/fork_launcher.hpp"
-#include "process/registry.hpp"
 #include "signals/bridge_state.hpp"
 #include "signals/kill_list.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/forkserver.hpp"
+#include "sys/child_resets.hpp"
 #include "sys/signal_dispositions.hpp"
 
 namespace multiproc::detail {
@@ -59,9 +58,8 @@ void run_child(const ChildSetup& setup) noexcept {
   }
   detail::bump_fork_generation();
   install_identity(*setup.identity);
-  forget_children_after_fork();
+  sys::run_child_resets();  // the child registry and the exception-report slab
   forget_launcher_after_fork();
-  forget_report_slab_after_fork();
   forget_forkserver_after_fork();
   forget_kill_list_after_fork();
   forget_signal_bridge_after_fork();

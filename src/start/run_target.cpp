@@ -1,4 +1,4 @@
-#include "process/run_target.hpp"
+#include "start/run_target.hpp"
 
 #include <cxxabi.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "process/child_signals.hpp"
+#include "start/child_signals.hpp"
 
 #include <unistd.h>
 

@@ -7,7 +7,7 @@
 #include <ext/stdio_sync_filebuf.h>
 #endif
 
-#include "process/child_setup.hpp"
+#include "start/child_setup.hpp"
 #include "start/forkserver.hpp"
 
 #ifdef MULTIPROC_COVERAGE
