@@ -60,7 +60,8 @@ std::string with_offset_of(std::string bytes, const void* from, const void* to) 
 
 // What a spawn or forkserver child does with the task: its exit code.
 int run_as_child(const std::string& task) {
-  d::IdentitySeed identity = d::make_child_identity("forged", 1, false, multiproc::StartMethod::spawn);
+  d::IdentitySeed identity =
+      d::make_child_identity("forged", 1, false, multiproc::StartMethod::spawn);
   std::string message = d::encode_task_message(identity, task, 0);
   d::TaskMessage parsed =
       d::parse_task_message(std::as_bytes(std::span(message.data(), message.size())));
