@@ -30,6 +30,8 @@
 // Destruction: the array lives while any process maps it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
 #include <initializer_list>
@@ -49,12 +51,18 @@ namespace multiproc {
 
 template <class T>
 class Array {
+  static_assert(!std::is_pointer_v<T>,
+                "multiproc: Array<T> cannot hold a pointer: each process maps the shared memory "
+                "at its own address, so an address from one process means nothing in another. "
+                "Store an index or an offset instead");
   static_assert(std::is_trivially_copyable_v<T>,
-                "multiproc::Array<T> needs a trivially copyable T: its bytes are shared between "
-                "processes as they are (no pointers into one process's memory, no destructor)");
+                "multiproc: Array<T> shares T's bytes between processes as they are, so T must "
+                "be trivially copyable (numbers, enums, and structs or std::array of them; no "
+                "std::string, std::vector or pointers inside). For text use a fixed char[N] "
+                "member or Array<char>; for other values send them through a Queue or a Pipe");
   static_assert(!std::is_const_v<T> && !std::is_volatile_v<T>,
-                "multiproc::Array<T> needs an unqualified T");
-  static_assert(alignof(T) <= 4096, "multiproc::Array<T>: T is aligned beyond a page");
+                "multiproc: Array<T> needs an unqualified T (drop const or volatile)");
+  static_assert(alignof(T) <= 4096, "multiproc: Array<T>: T is aligned beyond a page");
 
  public:
   // `n` value-initialised elements (zeros for arithmetic types).

@@ -13,6 +13,8 @@
 // Thread-safe: any thread may wait, get or cancel.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <atomic>
 #include <chrono>
 #include <exception>

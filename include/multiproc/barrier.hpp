@@ -40,6 +40,8 @@
 // Destruction: the barrier lives while any process maps it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <functional>
 #include <memory>

@@ -11,6 +11,8 @@
 // Not thread-safe; movable, not copyable (use to_vector() for a copy).
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <span>
 #include <string_view>

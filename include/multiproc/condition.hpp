@@ -38,6 +38,8 @@
 // Destruction: the condition lives while any process maps it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <variant>
 #include <vector>

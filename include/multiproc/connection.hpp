@@ -33,6 +33,8 @@
 // async-signal-safe. Destruction closes the descriptor.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstdint>
 #include <memory>

@@ -16,6 +16,8 @@
 // copy it freely; it is thread-safe.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <type_traits>
 #include <utility>

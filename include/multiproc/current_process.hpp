@@ -9,6 +9,8 @@
 // Thread safety: all functions are thread-safe. None is async-signal-safe.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <sys/types.h>
 
 #include <chrono>

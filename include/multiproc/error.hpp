@@ -10,6 +10,8 @@
 // Messages name the operation, the PID where one applies, and the errno text.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <sys/types.h>
 
 #include <chrono>

@@ -41,6 +41,8 @@
 // Destruction: the event lives while any process maps it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <vector>
 

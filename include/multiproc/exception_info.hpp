@@ -10,6 +10,8 @@
 // A plain value type: thread-safe to copy and read.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <sys/types.h>
 
 #include <string>

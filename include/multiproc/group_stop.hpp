@@ -22,6 +22,8 @@
 // Destruction closes this process's descriptor when the last copy goes.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <memory>
 #include <string_view>
 #include <vector>

@@ -10,6 +10,8 @@
 // MapOptions::stop (Interrupted). Keeps its pool's engine alive.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <functional>
 #include <iterator>

@@ -19,6 +19,8 @@
 // does not need init.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 namespace multiproc {
 
 struct InitOptions {

@@ -36,6 +36,8 @@
 // removes the socket file this Listener created (not one that replaced it).
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstdint>
 #include <optional>

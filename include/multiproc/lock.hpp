@@ -50,6 +50,8 @@
 // once the holding thread has ended.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <optional>
 #include <utility>

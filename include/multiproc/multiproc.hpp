@@ -4,6 +4,8 @@
 //   namespace mp = multiproc;
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include "multiproc/array.hpp"
 #include "multiproc/async_result.hpp"
 #include "multiproc/barrier.hpp"

@@ -7,6 +7,8 @@
 // A value type: copy it, keep it, read it from any thread.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <exception>
 #include <optional>
 #include <string>

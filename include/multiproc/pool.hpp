@@ -36,6 +36,8 @@
 // result (never with the pool's lock held): keep them short.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -129,41 +131,48 @@ class Pool {
   std::size_t processes() const { return core().processes(); }
 
   // ---- one call ----------------------------------------------------------
+  //
+  // Every entry point checks the task first (detail::check_pool_callable):
+  // a callable, argument or result that cannot cross is one static_assert
+  // that names the fix, and nothing else of the call is compiled.
 
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>... > auto apply_async(F&& fn, Args&&... args) {
-    using R = detail::PoolCallResult<F, Args...>;
-    return apply_async(Callbacks<R>{}, std::forward<F>(fn), std::forward<Args>(args)...);
+    if constexpr (detail::check_pool_callable<F, Args...>()) {
+      using R = detail::PoolCallResult<F, Args...>;
+      return apply_async(Callbacks<R>{}, std::forward<F>(fn), std::forward<Args>(args)...);
+    }
   }
 
   template <class R, class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
-  &, std::decay_t<Args>... >
-         AsyncResult<R> apply_async(Callbacks<R> callbacks, F&& fn, Args&&... args) {
-    static_assert(detail::check_pool_callable<F, Args...>());
-    static_assert(std::is_same_v<R, detail::PoolCallResult<F, Args...>>,
-                  "multiproc: Callbacks<R> must name the task's result type");
-    std::uint32_t id = function_id<std::decay_t<F>, std::decay_t<Args>...>(fn);
-    auto sink = std::make_shared<detail::ApplySink<R>>(core(), std::move(callbacks));
-    auto job = core().open_job(id, sink);
-    detail::WireWriter w;
-    detail::put_item(w, static_cast<const std::decay_t<Args>&>(args)...);
-    std::vector<detail::PoolCore::Chunk> chunks;
-    chunks.push_back({std::move(w.data()), 1, detail::PoolCore::kNoItem});
-    core().add_chunks(job, std::move(chunks), true);
-    return AsyncResult<R>(core_, std::move(job), sink->slot, 1);
+  &, std::decay_t<Args>... > auto apply_async(Callbacks<R> callbacks, F&& fn, Args&&... args) {
+    if constexpr (detail::check_pool_callable<F, Args...>()) {
+      static_assert(std::is_same_v<R, detail::PoolCallResult<F, Args...>>,
+                    "multiproc: Callbacks<R> must name the task's result type");
+      std::uint32_t id = function_id<std::decay_t<F>, std::decay_t<Args>...>(fn);
+      auto sink = std::make_shared<detail::ApplySink<R>>(core(), std::move(callbacks));
+      auto job = core().open_job(id, sink);
+      detail::WireWriter w;
+      detail::put_item(w, static_cast<const std::decay_t<Args>&>(args)...);
+      std::vector<detail::PoolCore::Chunk> chunks;
+      chunks.push_back({std::move(w.data()), 1, detail::PoolCore::kNoItem});
+      core().add_chunks(job, std::move(chunks), true);
+      return AsyncResult<R>(core_, std::move(job), sink->slot, 1);
+    }
   }
 
   template <class F, class... Args>
   requires std::is_invocable_v < std::decay_t<F>
   &, std::decay_t<Args>... > decltype(auto) apply(F&& fn, Args&&... args) {
-    auto r = apply_async(std::forward<F>(fn), std::forward<Args>(args)...);
     using R = detail::PoolCallResult<F, Args...>;
-    if constexpr (std::is_void_v<R>) {
-      r.get();
+    if constexpr (!detail::check_pool_callable<F, Args...>()) {
+      return;
+    } else if constexpr (std::is_void_v<R>) {
+      apply_async(std::forward<F>(fn), std::forward<Args>(args)...).get();
     } else {
-      return R(r.get());
+      return R(apply_async(std::forward<F>(fn), std::forward<Args>(args)...).get());
     }
   }
 
@@ -175,21 +184,23 @@ class Pool {
       Callbacks<std::vector<detail::PoolCallResult<F, detail::PoolItem<Range>>>> callbacks = {}) {
     using Item = detail::PoolItem<Range>;
     using R = detail::PoolCallResult<F, Item>;
-    static_assert(detail::check_pool_callable<F, Item>());
-    static_assert(!std::is_void_v<R>, "multiproc: map needs a function that returns a value");
-    detail::check_chunksize(options.chunksize, "Pool::map");
-    return submit_all<detail::MapSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
-                                          std::move(options), std::move(callbacks),
-                                          detail::encode_item<Item>);
+    if constexpr (detail::check_pool_map<F, Item>()) {
+      detail::check_chunksize(options.chunksize, "Pool::map");
+      return submit_all<detail::MapSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
+                                            std::move(options), std::move(callbacks),
+                                            detail::encode_item<Item>);
+    }
   }
 
   template <class F, std::ranges::input_range Range>
   auto map(F&& fn, Range&& items, MapOptions options = {}) {
-    std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options.progress);
-    auto r = map_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
-    r.get(stop);
-    return take(r);
+    if constexpr (detail::check_pool_map<F, detail::PoolItem<Range>>()) {
+      std::stop_token stop = options.stop;
+      detail::ScopedProgress progress(options.progress);
+      auto r = map_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
+      r.get(stop);
+      return take(r);
+    }
   }
 
   // As map, but one item's failure does not fail the others: every item's
@@ -199,17 +210,17 @@ class Pool {
   auto map_outcomes(F&& fn, Range&& items, MapOptions options = {}) {
     using Item = detail::PoolItem<Range>;
     using R = detail::PoolCallResult<F, Item>;
-    static_assert(detail::check_pool_callable<F, Item>());
-    static_assert(!std::is_void_v<R>,
-                  "multiproc: map_outcomes needs a function that returns a value");
-    detail::check_chunksize(options.chunksize, "Pool::map_outcomes");
-    if (options.chunksize == 0) options.chunksize = 1;
-    std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options.progress);
-    auto r = submit_all<detail::OutcomeSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
-                                                std::move(options), {}, detail::encode_item<Item>);
-    r.get(stop);
-    return take(r);
+    if constexpr (detail::check_pool_map<F, Item>()) {
+      detail::check_chunksize(options.chunksize, "Pool::map_outcomes");
+      if (options.chunksize == 0) options.chunksize = 1;
+      std::stop_token stop = options.stop;
+      detail::ScopedProgress progress(options.progress);
+      auto r =
+          submit_all<detail::OutcomeSink<R>>(function_id<std::decay_t<F>, Item>(fn), items,
+                                             std::move(options), {}, detail::encode_item<Item>);
+      r.get(stop);
+      return take(r);
+    }
   }
 
   // ---- starmap: fn(a, b, ...) for every tuple (a, b, ...) -----------------
@@ -219,20 +230,24 @@ class Pool {
     using Tuple = detail::PoolItem<Range>;
     using Runner = detail::TupleRunner<std::decay_t<F>, Tuple>;
     using R = typename Runner::Result;
-    static_assert(!std::is_void_v<R>, "multiproc: starmap needs a function that returns a value");
-    static_assert(Runner::check());
-    std::uint32_t id = core().function_id(Runner::runner(), callable_address<std::decay_t<F>>(fn));
-    return submit_all<detail::MapSink<R>>(id, items, std::move(options), {},
-                                          detail::encode_tuple<Tuple>);
+    if constexpr (Runner::check() && detail::check_returns_value<R>()) {
+      std::uint32_t id =
+          core().function_id(Runner::runner(), callable_address<std::decay_t<F>>(fn));
+      return submit_all<detail::MapSink<R>>(id, items, std::move(options), {},
+                                            detail::encode_tuple<Tuple>);
+    }
   }
 
   template <class F, std::ranges::input_range Range>
   auto starmap(F&& fn, Range&& items, MapOptions options = {}) {
-    std::stop_token stop = options.stop;
-    detail::ScopedProgress progress(options.progress);
-    auto r = starmap_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
-    r.get(stop);
-    return take(r);
+    using Runner = detail::TupleRunner<std::decay_t<F>, detail::PoolItem<Range>>;
+    if constexpr (Runner::check() && detail::check_returns_value<typename Runner::Result>()) {
+      std::stop_token stop = options.stop;
+      detail::ScopedProgress progress(options.progress);
+      auto r = starmap_async(std::forward<F>(fn), std::forward<Range>(items), std::move(options));
+      r.get(stop);
+      return take(r);
+    }
   }
 
   // ---- imap: lazy, bounded ------------------------------------------------
@@ -312,17 +327,18 @@ class Pool {
   auto imap_job(F&& fn, Range&& items, MapOptions options, bool ordered) {
     using Item = detail::PoolItem<Range>;
     using R = detail::PoolCallResult<F, Item>;
-    static_assert(detail::check_pool_callable<F, Item>());
-    static_assert(!std::is_void_v<R>, "multiproc: imap needs a function that returns a value");
-    detail::check_chunksize(options.chunksize, "Pool::imap");
-    std::uint32_t id = function_id<std::decay_t<F>, Item>(fn);
-    auto sink = std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
-    auto job = core().open_job(id, sink);
-    std::size_t chunksize = options.chunksize != 0 ? options.chunksize : 1;
-    auto feed =
-        detail::make_imap_feed<Item>(std::forward<Range>(items), chunksize, processes(), sink);
-    return ImapResults<R>(core_, std::move(job), sink, std::move(feed), 4 * processes(),
-                          std::move(options.stop));
+    if constexpr (detail::check_pool_map<F, Item>()) {
+      detail::check_chunksize(options.chunksize, "Pool::imap");
+      std::uint32_t id = function_id<std::decay_t<F>, Item>(fn);
+      auto sink =
+          std::make_shared<detail::ImapSink<R>>(core(), ordered, std::move(options.progress));
+      auto job = core().open_job(id, sink);
+      std::size_t chunksize = options.chunksize != 0 ? options.chunksize : 1;
+      auto feed =
+          detail::make_imap_feed<Item>(std::forward<Range>(items), chunksize, processes(), sink);
+      return ImapResults<R>(core_, std::move(job), sink, std::move(feed), 4 * processes(),
+                            std::move(options.stop));
+    }
   }
 
   std::shared_ptr<detail::PoolCore> core_;

@@ -14,9 +14,16 @@
 // a function or a capture-less lambda and the arguments serializable or
 // shared objects (they are sent to the child); start() throws UsageError
 // otherwise (Context<StartMethod::spawn>, in context.hpp, makes it a
-// compile-time error). A target returning `int` sets the exit code; other return
-// values are ignored. An uncaught exception gives exit code 1, one line on
-// the child's stderr, and exception() in the parent after the process ended.
+// compile-time error). This header alone sends numbers, enums, std::string,
+// std::vector of numbers and shared objects (Event, Queue, Lock, ...); an
+// argument of any other type (a struct, a std::map, a type with a serialize
+// member) also needs #include <multiproc/serialization.hpp> (multiproc.hpp
+// includes it), and the compiler says so: that keeps cereal out of programs
+// that do not send such values (docs/performance.md, "Compile cost").
+//
+// A target returning `int` sets the exit code; other return values are
+// ignored. An uncaught exception gives exit code 1, one line on the child's
+// stderr, and exception() in the parent after the process ended.
 //
 // Fork safety: start() refuses to fork a process that has more than one
 // thread (ForkUnsafeError) unless ProcessOptions::allow_fork_with_threads.
@@ -44,13 +51,14 @@
 // Children whose handle still exists at normal exit get the same rule then.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <sys/types.h>
 
 #include <chrono>
 #include <csignal>
 #include <memory>
 #include <optional>
-#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -64,26 +72,9 @@
 
 namespace multiproc {
 
-class Process;
-
 namespace detail {
 class ChildState;
-class ZygoteClient;
-// Library-internal: starts `p` through `zygote` (a Pool's own) instead of the
-// program's forkserver. Its start method must be forkserver.
-void use_zygote(Process& p, ZygoteClient* zygote) noexcept;
-// Library-internal: starts every process of `ps` through `zygote` at once
-// (the requests are pipelined). Each must be unstarted, method forkserver.
-void start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote);
-// What a spawn or forkserver start sends: the task message, the descriptors
-// that travel with it, and the child's death signal.
-struct SendPlan {
-  std::string message;
-  std::vector<int> descriptors;
-  int death_signal = 0;
-  bool ignore_sigint = false;
-  bool parent_decides_signals = false;
-};
+class ProcessLauncher;
 }  // namespace detail
 
 struct ProcessOptions {
@@ -199,11 +190,6 @@ class Process {
  private:
   void require_started(const char* operation) const;
   void require_open(const char* operation) const;
-  std::shared_ptr<detail::ChildState> fork_child(std::vector<int> keep);
-  std::shared_ptr<detail::ChildState> send_child(StartMethod method);
-  detail::SendPlan plan_send(StartMethod method);
-  // Takes a child launched from plan_send()'s plan (owns the descriptors).
-  void adopt_sent(pid_t pid, int pidfd, int channel);
   void collect_result();
   void release() noexcept;
 
@@ -214,9 +200,9 @@ class Process {
   std::shared_ptr<detail::ChildState> child_;
   std::optional<ExceptionInfo> exception_;
   bool closed_ = false;
-  detail::ZygoteClient* zygote_ = nullptr;
-  friend void detail::use_zygote(Process& p, detail::ZygoteClient* zygote) noexcept;
-  friend void detail::start_via_zygote(std::span<Process* const> ps, detail::ZygoteClient& zygote);
+  // How the child is started (fork, or the target sent to spawn, a
+  // forkserver or a Pool's zygote) is the library's: src/process/launcher.*.
+  friend class detail::ProcessLauncher;
 };
 
 }  // namespace multiproc

@@ -31,6 +31,8 @@
 // the queue.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -61,8 +63,14 @@ class Queue {
   static_assert(!std::is_pointer_v<T>,
                 "multiproc: a pointer cannot be sent to another process (the address means "
                 "nothing there); send the value it points to");
-  static_assert(std::is_pointer_v<T> || Serializable<T>,
-                "multiproc: Queue<T> needs a type that can cross processes");
+  static_assert(!std::is_reference_v<T>,
+                "multiproc: a queue holds values, not references: use Queue<T> with T a value "
+                "type (the reference would name memory in the sending process)");
+  static_assert(std::is_pointer_v<T> || std::is_reference_v<T> || Serializable<T>,
+                "multiproc: Queue<T> (and SimpleQueue<T>, JoinableQueue<T>) sends T to other "
+                "processes, so T must be serializable: give it a member "
+                "`template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }` "
+                "(or a cereal save/load), or make it trivially copyable (serialization.hpp)");
 
  public:
   using Clock = std::chrono::steady_clock;

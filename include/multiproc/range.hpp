@@ -9,6 +9,8 @@
 // input range works with the Pool as well.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
 #include <iterator>

@@ -37,6 +37,8 @@
 // Destruction: as Lock: the semaphore lives while any process maps it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <vector>
 

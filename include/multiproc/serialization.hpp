@@ -22,6 +22,10 @@
 // Thread safety: the functions are pure; Encoded<T> is not shared.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
+#include <array>
+#include <bit>
 #include <cereal/types/array.hpp>
 #include <cereal/types/deque.hpp>
 #include <cereal/types/list.hpp>
@@ -46,6 +50,8 @@
 #include <vector>
 
 #include "multiproc/detail/archive.hpp"
+#include "multiproc/detail/type_tag.hpp"
+#include "multiproc/detail/wire.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/exception_info.hpp"
 
@@ -91,21 +97,6 @@ struct ContiguousOfTrivial<std::vector<E, A>>
 template <class T>
 concept CerealSerializable = cereal::traits::is_output_serializable<T, OutArchive>::value &&
     cereal::traits::is_input_serializable<T, InArchive>::value;
-
-// FNV-1a over the compiler's spelling of T: the same in every process built
-// from the same source, different for different types.
-template <class T>
-constexpr std::uint32_t type_tag() {
-  std::string_view name = __PRETTY_FUNCTION__;
-  std::uint32_t h = 2166136261u;
-  for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 16777619u;
-  return h == 0 ? 1 : h;  // 0 is reserved for raw bytes
-}
-
-// The tag as a constant: computed once by the compiler, never at run time
-// (the hash walks a long string).
-template <class T>
-inline constexpr std::uint32_t type_tag_v = type_tag<T>();
 
 }  // namespace detail
 
@@ -163,20 +154,7 @@ T decode(std::span<const std::byte> bytes) {
     std::memcpy(static_cast<void*>(&value), bytes.data(), sizeof(T));
     return value;
   } else if constexpr (detail::ContiguousOfTrivial<T>::value) {
-    using E = typename T::value_type;
-    if (bytes.size() % sizeof(E) != 0) {
-      throw DecodeError("multiproc: message of " + std::to_string(bytes.size()) +
-                        " bytes is not a whole number of " + std::to_string(sizeof(E)) +
-                        "-byte elements");
-    }
-    auto* first = reinterpret_cast<const E*>(bytes.data());
-    if (reinterpret_cast<std::uintptr_t>(first) % alignof(E) == 0) {
-      return T(first, first + bytes.size() / sizeof(E));  // one copy, no zero-fill
-    }
-    T value;
-    value.resize(bytes.size() / sizeof(E));
-    if (!bytes.empty()) std::memcpy(static_cast<void*>(value.data()), bytes.data(), bytes.size());
-    return value;
+    return detail::decode_contiguous<T>(bytes);
   } else {
     try {
       detail::InArchive archive(bytes);
@@ -193,16 +171,50 @@ T decode(std::span<const std::byte> bytes) {
   }
 }
 
-// Checks the type tag of a received message against T.
+namespace detail {
+
+// Whether a value of T can be an argument of a task sent to another process:
+// a shared object (descriptors) or a serializable value.
 template <class T>
-void check_tag(std::uint32_t tag) {
-  if (tag != detail::type_tag_v<T>) {
-    throw DecodeError(tag == 0 ? "multiproc: received raw bytes where a typed value was expected "
-                                 "(sent with send_bytes?)"
-                               : "multiproc: received a value of another type than the one "
-                                 "asked for");
+concept Sendable = Transferable<T> || Serializable<T>;
+
+// The put_value / get_value of detail/wire.hpp for every other sendable
+// type: the type tag, then the encoded bytes.
+template <class T>
+requires(Sendable<T> && !LightSendable<T>) void put_value(WireWriter& w, const T& value) {
+  if constexpr (TriviallySerializable<T>) {
+    // Fixed size: the tag and the bytes, no length.
+    w.u32(type_tag_v<T>);
+    w.raw(&value, sizeof value);
+  } else {
+    Encoded<T> e(value);
+    w.u32(e.tag());
+    w.bytes(e.bytes());
   }
 }
+
+template <class T>
+requires(Sendable<T> && !LightSendable<T>) T get_value(WireReader& r) {
+  check_tag<T>(r.u32());
+  if constexpr (TriviallySerializable<T>) {
+    std::array<std::byte, sizeof(T)> raw;
+    r.raw(raw.data(), raw.size());
+    return std::bit_cast<T>(raw);
+  } else {
+    return decode<T>(r.bytes());
+  }
+}
+
+// How a Process argument of a type that wire.hpp does not encode itself
+// crosses (declared there; see detail/process_target.hpp).
+template <class T>
+struct SerializedArg {
+  static constexpr bool sendable = Sendable<T>;
+  static void put(WireWriter& w, const T& value) requires Sendable<T> { put_value(w, value); }
+  static T get(WireReader& r) requires Sendable<T> { return get_value<T>(r); }
+};
+
+}  // namespace detail
 
 }  // namespace multiproc
 

@@ -39,6 +39,8 @@
 // there (and, for the creator's handle, gives up its share of the name).
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include "multiproc/detail/wire_fwd.hpp"
 
 #include <sys/types.h>

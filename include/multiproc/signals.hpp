@@ -44,6 +44,8 @@
 // holds no lock across its wait and the child does not keep it.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <csignal>
 
 #include <chrono>

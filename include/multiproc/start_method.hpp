@@ -23,6 +23,8 @@
 // method counts as set: set_start_method there needs `force`, as in Python.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <optional>
 #include <string_view>
 #include <vector>

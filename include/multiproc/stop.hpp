@@ -20,6 +20,8 @@
 // nothing without a token, and a few wake-ups a second with one.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <stop_token>
 #include <string>

@@ -45,6 +45,8 @@
 // be running (run() has returned); it closes its descriptors.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstddef>
 #include <functional>

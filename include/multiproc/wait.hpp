@@ -14,6 +14,8 @@
 // outlive the call. Not async-signal-safe.
 #pragma once
 
+#include "multiproc/detail/config.hpp"  // first: the C++20 check
+
 #include <chrono>
 #include <cstddef>
 #include <initializer_list>

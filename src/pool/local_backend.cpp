@@ -10,6 +10,7 @@
 #include "multiproc/process.hpp"
 #include "pool/control_block.hpp"
 #include "pool/worker.hpp"
+#include "process/launcher.hpp"
 #include "start/forkserver.hpp"
 #include "start/zygote_client.hpp"
 #include "sys/proc_fs.hpp"
@@ -134,19 +135,17 @@ std::vector<std::unique_ptr<WorkerHandle>> LocalBackend::start(std::size_t n) {
     options.name = config_.name + "-" + std::to_string(next_number_++);
     options.daemon = true;
     options.parent_decides_signals = true;  // group signals are the parent's to act on
-    bool direct_fork = method_ == StartMethod::fork && initial;
     options.start_method =
         method_ == StartMethod::fork && !initial ? StartMethod::forkserver : method_;
     auto process = std::make_unique<Process>(
         std::move(options), std::make_unique<WorkerTarget>(channels, limits, config_.initializer));
-    if (zygote_ && !direct_fork) use_zygote(*process, zygote_.get());
     fresh.push_back(std::make_unique<LocalWorker>(std::move(process), std::move(channels)));
   }
   if (zygote_ && !initial) {
     // Through a zygote, every request goes out at once.
     std::vector<Process*> ps;
     for (auto& w : fresh) ps.push_back(&w->process());
-    start_via_zygote(ps, *zygote_);
+    ProcessLauncher::start_via_zygote(ps, *zygote_);
   } else {
     for (auto& w : fresh) w->process().start();
   }

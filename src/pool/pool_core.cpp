@@ -10,7 +10,7 @@
 #include "multiproc/init.hpp"
 #include "pool/engine.hpp"
 #include "pool/local_backend.hpp"
-#include "process/fork_launcher.hpp"
+#include "start/fork_launcher.hpp"
 
 namespace multiproc::detail {
 

@@ -19,6 +19,7 @@
 
 #include "multiproc/detail/process_target.hpp"
 #include "multiproc/detail/wire.hpp"
+#include "multiproc/serialization.hpp"
 
 namespace multiproc::detail {
 
@@ -72,28 +73,73 @@ void put_item(WireWriter& w, const Args&... args) {
   (put_value(w, args), ...);
 }
 
+// A target that spawn and forkserver can send (a Pool initializer): a
+// nameable callable and arguments that are serializable or shared objects.
+template <class F, class... Args>
+concept SendableTarget = Nameable<std::decay_t<F>> &&(Sendable<std::decay_t<Args>>&&...);
+
 // Pool task arguments and results cross as bytes only: shared objects
 // (Queue, Lock, ...) reach workers through the pool's initializer instead.
 template <class T>
 concept PoolValue = Serializable<std::decay_t<T>>;
 
+// A result a task can send back: void (nothing crosses), or a serializable
+// value. Pointers and references are refused: they would name memory in the
+// worker.
+template <class R>
+concept PoolReturn = std::is_void_v<R> ||
+    (!std::is_pointer_v<R> && !std::is_reference_v<R> && Serializable<R>);
+
 // A callable and argument types a pool can run: nameable in a worker, with
 // serializable arguments and a serializable (or void) result.
 template <class F, class... Args>
-concept PoolCallable = Nameable<std::decay_t<F>> &&(PoolValue<Args>&&...) && requires {
-  typename PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
-};
+concept PoolCallable = Nameable<std::decay_t<F>> &&(PoolValue<Args>&&...) &&
+                       PoolReturn<PoolResult<std::decay_t<F>, std::decay_t<Args>...>>;
 
+// The compile-time check every Pool entry point runs first: a static_assert
+// per mistake, each naming the fix, and at most one of them fails. Returns
+// whether the task is sound, so that the caller compiles nothing else (no
+// cascade of template errors) when it is not.
 template <class F, class... Args>
 constexpr bool check_pool_callable() {
-  static_assert(Nameable<std::decay_t<F>>,
+  using R = PoolResult<std::decay_t<F>, std::decay_t<Args>...>;
+  constexpr bool callable_ok = Nameable<std::decay_t<F>>;
+  constexpr bool args_ok = (PoolValue<Args> && ...);
+  static_assert(callable_ok,
                 "multiproc: a Pool runs its tasks in other processes, so the callable must be a "
                 "function or a capture-less lambda: a capturing lambda's state cannot be sent. "
                 "Pass the captured values as arguments instead.");
-  static_assert((PoolValue<Args> && ...),
+  static_assert(!callable_ok || args_ok,
                 "multiproc: Pool task arguments must be serializable (serialization.hpp); pass "
                 "shared objects (Queue, Lock, Event, ...) through the pool's initializer");
-  return true;
+  constexpr bool before_ok = callable_ok && args_ok;
+  static_assert(!before_ok || !std::is_pointer_v<R>,
+                "multiproc: a Pool task cannot return a pointer: the address means nothing in "
+                "the caller's process. Return the value itself (or an index, a key).");
+  static_assert(!before_ok || !std::is_reference_v<R>,
+                "multiproc: a Pool task cannot return a reference: it would name memory in the "
+                "worker. Return by value (a lambda: add `-> T`, or return a copy).");
+  static_assert(!before_ok || std::is_pointer_v<R> || std::is_reference_v<R> || PoolReturn<R>,
+                "multiproc: a Pool task's result is sent back to the caller's process, so its "
+                "type must be serializable: give it a member "
+                "`template <class Archive> void serialize(Archive& ar) { ar(member1, member2); }` "
+                "(or a cereal save/load), or make it trivially copyable (serialization.hpp)");
+  return before_ok && PoolReturn<R>;
+}
+
+// The map family (map, imap, starmap, map_outcomes) collects each call's
+// result: the task must return one.
+template <class R>
+constexpr bool check_returns_value() {
+  static_assert(!std::is_void_v<R>,
+                "multiproc: map, imap, starmap and map_outcomes collect each call's result: "
+                "the function must return a value (use apply_async for a task that returns "
+                "nothing)");
+  return !std::is_void_v<R>;
+}
+template <class F, class Item>
+constexpr bool check_pool_map() {
+  return check_pool_callable<F, Item>() && check_returns_value<PoolResult<std::decay_t<F>, Item>>();
 }
 
 // starmap's runner: the callable applied to each tuple's elements.

@@ -48,10 +48,41 @@ template <class F>
 concept Nameable = (std::is_pointer_v<F> && std::is_function_v<std::remove_pointer_t<F>>) ||
                    (std::is_class_v<F> && std::is_empty_v<F> && std::is_default_constructible_v<F>);
 
-// A target that spawn and forkserver can send: a nameable callable and
-// arguments that are serializable or shared objects.
-template <class F, class... Args>
-concept SendableTarget = Nameable<std::decay_t<F>> &&(Sendable<std::decay_t<Args>>&&...);
+// An argument whose fate under spawn and forkserver this header decides
+// alone: sent without cereal (LightSendable, wire.hpp) or never sendable (an
+// address). Any other argument type needs serialization.hpp (SerializedArg).
+template <class T>
+concept DecidedHere = LightSendable<T> || NeverSendable<T>;
+
+// Whether an argument of type T can be sent (false for one never sendable).
+template <class T>
+constexpr bool argument_sendable() {
+  if constexpr (LightSendable<T>) {
+    return true;
+  } else if constexpr (NeverSendable<T>) {
+    return false;
+  } else {
+    return SerializedArg<T>::sendable;
+  }
+}
+
+template <class T>
+void put_argument(WireWriter& out, const T& value) {
+  if constexpr (LightSendable<T>) {
+    put_value(out, value);
+  } else {
+    SerializedArg<T>::put(out, value);
+  }
+}
+
+template <class T>
+T get_argument(WireReader& in) {
+  if constexpr (LightSendable<T>) {
+    return get_value<T>(in);
+  } else {
+    return SerializedArg<T>::get(in);
+  }
+}
 
 class ProcessTarget {
  public:
@@ -86,7 +117,7 @@ template <class F, class... Args>
 ProcessTarget* decode_target(WireReader& in) {
   F f = decode_callable<F>(in, code_ref_of(&decode_target<F, Args...>));
   // Braces: the arguments, decoded left to right.
-  return new BoundTarget<F, Args...>{std::move(f), get_value<Args>(in)...};
+  return new BoundTarget<F, Args...>{std::move(f), get_argument<Args>(in)...};
 }
 
 template <class F, class... Args>
@@ -122,12 +153,23 @@ class BoundTarget final : public ProcessTarget {
   }
 
   void encode(WireWriter& out) const override {
+    static_assert((DecidedHere<Args> && ...) || (SerializationVisible<Args> && ...),
+                  "multiproc: a Process argument of this type is sent to spawn and forkserver "
+                  "children with cereal: #include <multiproc/serialization.hpp> (or "
+                  "<multiproc/multiproc.hpp>). process.hpp alone sends numbers, enums, "
+                  "std::string, std::vector of numbers and shared objects");
+    if constexpr ((DecidedHere<Args> && ...) || (SerializationVisible<Args> && ...)) {
+      encode_sendable(out);
+    }
+  }
+
+  void encode_sendable(WireWriter& out) const {
     if constexpr (!Nameable<F>) {
       throw UsageError(
           "multiproc: spawn and forkserver children start from a fresh program, so the callable "
           "must be a function or a capture-less lambda (a capturing lambda's state cannot be "
           "sent); pass the captured values as arguments instead");
-    } else if constexpr (!(Sendable<Args> && ...)) {
+    } else if constexpr (!(argument_sendable<Args>() && ...)) {
       throw UsageError(
           "multiproc: spawn and forkserver children receive their arguments serialized: every "
           "argument must be serializable (see serialization.hpp) or a shared object (Queue, "
@@ -137,7 +179,7 @@ class BoundTarget final : public ProcessTarget {
       CodeRef decoder = entry_ref<&decode_target<F, Args...>>();
       write_code_ref(out, decoder);
       if constexpr (std::is_pointer_v<F>) write_function_ref(out, decoder, code_ref_of(f_));
-      std::apply([&out](const auto&... a) { (put_value(out, a), ...); }, args_);
+      std::apply([&out](const auto&... a) { (put_argument(out, a), ...); }, args_);
     }
   }
 

@@ -9,7 +9,12 @@
 // DecodeError.
 //
 // Values cross in one of two ways:
-//   * Serializable types (serialization.hpp): type tag + encoded bytes;
+//   * Serializable types (serialization.hpp): type tag + encoded bytes.
+//     Numbers, enums, strings and vectors of numbers are encoded here,
+//     without cereal (LightValue), so that a Process with such arguments
+//     needs no more than process.hpp; every other type goes through
+//     serialization.hpp, which adds its put_value / get_value overloads and
+//     SerializedArg;
 //   * shared objects (Queue, Connection, Lock, Event, Value, SharedMemory,
 //     ...): their descriptors, through the member pair
 //       void multiproc_export(detail::WireWriter&) const;
@@ -26,14 +31,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include "multiproc/detail/type_tag.hpp"
 #include "multiproc/error.hpp"
-#include "multiproc/serialization.hpp"
 
 namespace multiproc::detail {
 
@@ -121,38 +127,98 @@ concept Transferable = requires(const T& t, WireWriter& w, WireReader& r) {
   { T::multiproc_import(r) } -> std::same_as<T>;
 };
 
-// Whether a value of T can be an argument of a task sent to another process.
+// A number or an enum: its bytes (serialization.hpp's path 1).
 template <class T>
-concept Sendable = Transferable<T> || Serializable<T>;
+concept Scalar = std::is_arithmetic_v<T> || std::is_enum_v<T>;
 
 template <class T>
-requires Sendable<T>
+struct ContiguousOfScalar : std::false_type {};
+template <class C, class Tr, class A>
+struct ContiguousOfScalar<std::basic_string<C, Tr, A>> : std::bool_constant<Scalar<C>> {};
+template <class E, class A>
+struct ContiguousOfScalar<std::vector<E, A>>
+    : std::bool_constant<Scalar<E> && !std::is_same_v<E, bool>> {};
+
+// The values this header encodes itself, with the same bytes as
+// serialization.hpp would (type tag, then the value's own bytes).
+template <class T>
+concept LightValue = Scalar<T> || ContiguousOfScalar<T>::value;
+
+// Sent as they are, with no cereal: shared objects and light values.
+template <class T>
+concept LightSendable = Transferable<T> || LightValue<T>;
+
+// Known here never to cross: an address or a view of memory in this process.
+template <class T>
+struct ViewOfMemory : std::false_type {};
+template <class T>
+struct ViewOfMemory<std::reference_wrapper<T>> : std::true_type {};
+template <class C, class Tr>
+struct ViewOfMemory<std::basic_string_view<C, Tr>> : std::true_type {};
+template <class E, std::size_t N>
+struct ViewOfMemory<std::span<E, N>> : std::true_type {};
+template <class T>
+concept NeverSendable = std::is_pointer_v<T> || std::is_member_pointer_v<T> ||
+    std::is_reference_v<T> || ViewOfMemory<T>::value;
+
+// How a value of any other type crosses: defined by serialization.hpp, for
+// every T, as { static constexpr bool sendable; put(w, v); get(r) }. Only
+// declared here: a header that sends such a type includes serialization.hpp.
+template <class T>
+struct SerializedArg;
+
+// Whether serialization.hpp was included (SerializedArg is complete).
+template <class T>
+concept SerializationVisible = requires {
+  sizeof(SerializedArg<T>);
+};
+
+template <class T>
+requires LightSendable<T>
 void put_value(WireWriter& w, const T& value) {
   if constexpr (Transferable<T>) {
     value.multiproc_export(w);
-  } else if constexpr (TriviallySerializable<T>) {
+  } else if constexpr (Scalar<T>) {
     // Fixed size: the tag and the bytes, no length.
     w.u32(type_tag_v<T>);
     w.raw(&value, sizeof value);
   } else {
-    Encoded<T> e(value);
-    w.u32(e.tag());
-    w.bytes(e.bytes());
+    w.u32(type_tag_v<T>);
+    w.bytes(std::as_bytes(std::span(value.data(), value.size())));
   }
 }
 
+// A string or vector of scalars from its elements' bytes. Throws DecodeError.
 template <class T>
-requires Sendable<T> T get_value(WireReader& r) {
+T decode_contiguous(std::span<const std::byte> bytes) {
+  using E = typename T::value_type;
+  if (bytes.size() % sizeof(E) != 0) {
+    throw DecodeError("multiproc: message of " + std::to_string(bytes.size()) +
+                      " bytes is not a whole number of " + std::to_string(sizeof(E)) +
+                      "-byte elements");
+  }
+  auto* first = reinterpret_cast<const E*>(bytes.data());
+  if (reinterpret_cast<std::uintptr_t>(first) % alignof(E) == 0) {
+    return T(first, first + bytes.size() / sizeof(E));  // one copy, no zero-fill
+  }
+  T value;
+  value.resize(bytes.size() / sizeof(E));
+  if (!bytes.empty()) std::memcpy(static_cast<void*>(value.data()), bytes.data(), bytes.size());
+  return value;
+}
+
+template <class T>
+requires LightSendable<T> T get_value(WireReader& r) {
   if constexpr (Transferable<T>) {
     return T::multiproc_import(r);
-  } else if constexpr (TriviallySerializable<T>) {
+  } else if constexpr (Scalar<T>) {
     check_tag<T>(r.u32());
     std::array<std::byte, sizeof(T)> raw;
     r.raw(raw.data(), raw.size());
     return std::bit_cast<T>(raw);
   } else {
     check_tag<T>(r.u32());
-    return decode<T>(r.bytes());
+    return decode_contiguous<T>(r.bytes());
   }
 }
 

@@ -1,0 +1,17 @@
+// A hello-world child: Process and Event from their own headers.
+#include <cstdio>
+#include <multiproc/event.hpp>
+#include <multiproc/process.hpp>
+
+void greet(multiproc::Event done, int n) {
+  std::printf("hello %d\n", n);
+  done.set();
+}
+
+int main() {
+  multiproc::Event done;
+  multiproc::Process p(greet, done, 42);
+  p.start();
+  p.join();
+  return done.is_set() ? 0 : 1;
+}
