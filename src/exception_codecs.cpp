@@ -76,8 +76,7 @@ std::exception_ptr remote_exception(ExceptionInfo info, const std::optional<std:
         find([&](const ExceptionCodec& c) { return type_name(*c.type) == info.type; });
     if (codec != nullptr) {
       try {
-        return codec->load(info.message,
-                           std::as_bytes(std::span(fields->data(), fields->size())));
+        return codec->load(info.message, std::as_bytes(std::span(fields->data(), fields->size())));
       } catch (const DecodeError&) {
         // Fall through: the RemoteError still says what was thrown.
       }

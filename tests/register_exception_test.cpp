@@ -17,7 +17,8 @@ namespace {
 // Registered, with a field beyond its message.
 struct ParseError : std::runtime_error {
   ParseError() : std::runtime_error("") {}
-  ParseError(const std::string& message, int at_line) : std::runtime_error(message), line(at_line) {}
+  ParseError(const std::string& message, int at_line)
+      : std::runtime_error(message), line(at_line) {}
   explicit ParseError(const std::string& message) : std::runtime_error(message) {}
   int line = 0;
   template <class A>

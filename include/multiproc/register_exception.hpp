@@ -58,8 +58,8 @@ struct ExceptionCodec {
   // The fields of the exception being handled (of type `type` exactly).
   void (*save)(std::string& out) = nullptr;
   // The exception rebuilt from its message and fields; throws DecodeError.
-  std::exception_ptr (*load)(const std::string& message, std::span<const std::byte> fields) =
-      nullptr;
+  std::exception_ptr (*load)(const std::string& message,
+                             std::span<const std::byte> fields) = nullptr;
 };
 
 // Adds `codec` to the program's table (lock-free: it runs in static

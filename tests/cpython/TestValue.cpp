@@ -1,9 +1,17 @@
 // Ported from CPython's Lib/test/_test_multiprocessing.py, classes _TestValue
 // and _TestArray (line numbers: CPython 3.11.2): a Value or Array guarded by
 // a new RLock, a Lock or RLock given, or no lock, across every start method.
+//
+// Skipped: test_rawvalue's and test_getobj_getlock_obj's checks that a raw
+// object has no get_lock attribute, and lock='notalock' (Python's dynamic
+// attributes and types: C++ rejects those at compile time).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <mutex>
+#include <numeric>
+#include <vector>
 
 #include "helpers/start_methods.hpp"
 #include "multiproc/context.hpp"
@@ -98,5 +106,67 @@ TEST_P(TestValueProcesses, test_array) {
 
 INSTANTIATE_TEST_SUITE_P(Methods, TestValueProcesses, mp::testing::kAllStartMethods,
                          mp::testing::start_method_name);
+
+// _TestArray.f, line 2141: running sums, in place.
+template <class Seq>
+void running_sums(Seq& seq) {
+  for (std::size_t i = 1; i < seq.size(); ++i) seq[i] += seq[i - 1];
+}
+
+void running_sums_in_child(mp::Array<int> arr) {
+  running_sums(arr);
+}
+
+class TestArray : public ::testing::TestWithParam<mp::StartMethod> {
+ protected:
+  // _TestArray.test_array, line 2146 (raw: test_rawarray, line 2186).
+  // Python's slices are subspans here.
+  void check_array(bool raw) {
+    std::vector<int> seq{680, 626, 934, 821, 150, 233, 548, 982, 714, 831};
+    mp::Array<int> arr = raw ? mp::Array<int>(seq, mp::no_lock) : mp::Array<int>(seq);
+    EXPECT_EQ(arr.has_lock(), !raw);
+    EXPECT_EQ(arr.size(), seq.size());
+    EXPECT_EQ(arr[3], seq[3]);
+    auto slice = arr.span().subspan(2, 5);
+    EXPECT_TRUE(std::equal(slice.begin(), slice.end(), seq.begin() + 2, seq.begin() + 7));
+
+    const int replacement[] = {1, 2, 3, 4};  // arr[4:8] = seq[4:8] = [1, 2, 3, 4]
+    std::copy(std::begin(replacement), std::end(replacement), arr.begin() + 4);
+    std::copy(std::begin(replacement), std::end(replacement), seq.begin() + 4);
+    EXPECT_EQ(std::vector<int>(arr.begin(), arr.end()), seq);
+
+    running_sums(seq);
+    mp::Process p = mp::get_context(GetParam()).Process(running_sums_in_child, arr);
+    p.start();
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0);
+    EXPECT_EQ(std::vector<int>(arr.begin(), arr.end()), seq);
+  }
+};
+
+TEST_P(TestArray, test_array) {
+  check_array(false);
+}
+
+// _TestArray.test_rawarray, line 2186: RawArray is Array(..., no_lock).
+TEST_P(TestArray, test_rawarray) {
+  check_array(true);
+}
+
+INSTANTIATE_TEST_SUITE_P(Methods, TestArray, mp::testing::kAllStartMethods,
+                         mp::testing::start_method_name);
+
+// _TestArray.test_array_from_size, line 2171: a new Array is zeroed, every
+// time (issue #11675).
+TEST(TestArrayOneProcess, test_array_from_size) {
+  constexpr std::size_t size = 10;
+  for (int round = 0; round < 3; ++round) {
+    mp::Array<int> arr(size);
+    EXPECT_EQ(arr.size(), size);
+    EXPECT_EQ(std::vector<int>(arr.begin(), arr.end()), std::vector<int>(size, 0));
+    std::iota(arr.begin(), arr.end(), 0);
+    EXPECT_EQ(arr[9], 9);
+  }
+}
 
 }  // namespace
