@@ -11,14 +11,14 @@
 
 #include "multiproc/error.hpp"
 #include "multiproc/init.hpp"
-#include "start/child_setup.hpp"
 #include "process/child_state.hpp"
 #include "process/exception_report.hpp"
-#include "start/fork_launcher.hpp"
-#include "start/identity.hpp"
 #include "process/registry.hpp"
-#include "start/run_target.hpp"
+#include "start/child_setup.hpp"
+#include "start/fork_launcher.hpp"
 #include "start/forkserver.hpp"
+#include "start/identity.hpp"
+#include "start/run_target.hpp"
 #include "start/spawn.hpp"
 #include "start/task_message.hpp"
 #include "start/zygote_client.hpp"
@@ -52,7 +52,8 @@ void require_children_reapable() {
   sigaction(SIGCHLD, nullptr, &sa);
   if (sa.sa_handler == SIG_IGN || (sa.sa_flags & SA_NOCLDWAIT) != 0) {
     throw UsageError(
-        "Process::start: SIGCHLD is ignored (SIG_IGN or SA_NOCLDWAIT), so the kernel would reap the "
+        "Process::start: SIGCHLD is ignored (SIG_IGN or SA_NOCLDWAIT), so the kernel would reap "
+        "the "
         "child itself and its exit status would be lost; restore SIGCHLD's default disposition");
   }
 }

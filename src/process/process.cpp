@@ -7,9 +7,9 @@
 
 #include "multiproc/error.hpp"
 #include "process/child_state.hpp"
-#include "start/identity.hpp"
 #include "process/launcher.hpp"
 #include "process/registry.hpp"
+#include "start/identity.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc {
