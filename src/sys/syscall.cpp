@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cerrno>
 
+#include "sys/tsan.hpp"
+
 namespace multiproc::sys {
 namespace {
 
@@ -59,7 +61,15 @@ pid_t fork_process() noexcept {
 
 pid_t fork_bare() noexcept {
   if (int e = injected(Call::fork)) return -e;
+#ifdef MULTIPROC_TSAN
+  // ThreadSanitizer does not intercept _Fork: its runtime's locks, held by
+  // another thread at that instant, would stay locked in the child, whose
+  // intercepted prctl or _exit then waits forever. Its fork interceptor takes
+  // those locks around the fork and makes the child ignore interceptors.
+  pid_t pid = ::fork();
+#else
   pid_t pid = ::_Fork();
+#endif
   return pid < 0 ? -errno : pid;
 }
 

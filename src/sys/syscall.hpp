@@ -24,6 +24,7 @@ pid_t fork_process() noexcept;
 // _Fork(): a fork that runs no pthread_atfork handlers and is itself
 // async-signal-safe. Its child may only run async-signal-safe code (it may be
 // the child of a multi-threaded process). Fails like fork_process (Call::fork).
+// Under ThreadSanitizer it is fork(), which that runtime intercepts.
 pid_t fork_bare() noexcept;
 // The forkserver's fork: clone3 with CLONE_PARENT, so that the child is the
 // caller's parent's child (that process can waitid it through *pidfd), and
