@@ -79,19 +79,38 @@ struct NoLock {
 };
 inline constexpr NoLock no_lock{};
 
-// A non-recursive lock. Acquiring it twice from the same thread is a
-// UsageError (not a deadlock); releasing a lock the thread does not hold is a
-// UsageError.
-class Lock {
- public:
-  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
-  Lock();
+namespace detail {
 
+// The names Lock and RLock give their calls in errors.
+struct LockNames {
+  const char* type;
+  const char* acquire;
+  const char* try_acquire;
+  const char* release;
+  const char* make_consistent;
+  const char* lock;
+  const char* try_lock;
+  const char* locked;
+  const char* fd;
+};
+inline constexpr LockNames kLockNames[2] = {
+    {"Lock", "Lock::acquire", "Lock::try_acquire", "Lock::release", "Lock::make_consistent",
+     "Lock::lock", "Lock::try_lock", "Lock::locked", "Lock::fd"},
+    {"RLock", "RLock::acquire", "RLock::try_acquire", "RLock::release", "RLock::make_consistent",
+     "RLock::lock", "RLock::try_lock", "RLock::locked", "RLock::fd"},
+};
+
+// Everything Lock and RLock share: one lock word, one contract; only what a
+// second acquire by the holding thread does differs (src/sync/lock_ops.cpp).
+// `Derived` is the public class, which from_fd and multiproc_import return.
+template <class Derived, bool Recursive>
+class BasicLock {
+ public:
   // Blocks until acquired. Throws LockNotRecoverable if a previous owner died
-  // and the lock was released without make_consistent(); UsageError if this
-  // thread already holds it or the handle was moved from.
+  // and the lock was released without make_consistent(); UsageError if the
+  // handle was moved from, or (Lock) this thread already holds it.
   [[nodiscard]] AcquireResult acquire() {
-    if (detail::lock_acquire_fast(state("Lock::acquire"), detail::this_thread_word())) [[likely]] {
+    if (lock_acquire_fast(state(kNames.acquire), this_thread_word())) [[likely]] {
       return AcquireResult::acquired;
     }
     return acquire_contended();
@@ -101,18 +120,19 @@ class Lock {
   // As acquire(); Interrupted when `stop` is requested first.
   [[nodiscard]] AcquireResult acquire(std::stop_token stop) {
     AcquireResult r = AcquireResult::timed_out;
-    detail::until_stopped(stop, "acquire", [&](auto slice) {
+    until_stopped(stop, "acquire", [&](auto slice) {
       r = acquire(slice);
       return r != AcquireResult::timed_out;
     });
     return r;
   }
-  // Never blocks: timed_out when the lock is held (by anyone, this thread
-  // included), acquired or owner_died otherwise.
+  // Never blocks: timed_out when another thread holds the lock (or, for a
+  // Lock, this one), acquired or owner_died otherwise.
   [[nodiscard]] AcquireResult try_acquire();
-  // Releases the lock. Throws UsageError if this thread does not hold it.
+  // Releases the lock (an RLock: one level). Throws UsageError if this
+  // thread does not hold it.
   void release() {
-    if (detail::lock_release_fast(state("Lock::release"), detail::this_thread_word())) [[likely]] {
+    if (lock_release_fast(state(kNames.release), this_thread_word())) [[likely]] {
       return;
     }
     release_slow();
@@ -129,7 +149,7 @@ class Lock {
   // recover instead. try_lock() returns false when the lock is held, and
   // throws OwnerDied as lock() does.
   void lock() {
-    if (detail::lock_acquire_fast(state("Lock::lock"), detail::this_thread_word())) [[likely]] {
+    if (lock_acquire_fast(state(kNames.lock), this_thread_word())) [[likely]] {
       return;
     }
     lock_contended();
@@ -140,105 +160,78 @@ class Lock {
   // Whether any thread of any process holds the lock now (Python's
   // locked()). A snapshot: it may change at once. Never blocks; a lock whose
   // owner died still counts as held until someone takes it over.
-  bool locked() const { return state("locked").word.load(std::memory_order_acquire) != 0; }
+  bool locked() const { return state(kNames.locked).word.load(std::memory_order_acquire) != 0; }
 
   // The lock's memfd, for passing to another process (SCM_RIGHTS, or an
   // inherited descriptor). Close-on-exec; owned by the handle.
   int fd() const;
-  // A handle to the lock behind `fd`, which must come from Lock::fd() in some
-  // process. Duplicates `fd` (the caller keeps its own). Throws UsageError if
-  // `fd` is not a Lock.
-  static Lock from_fd(int fd);
+  // A handle to the lock behind `fd`, which must come from fd() of the same
+  // class in some process. Duplicates `fd` (the caller keeps its own).
+  // Throws UsageError if `fd` is not one.
+  static Derived from_fd(int fd);
 
   // A Process argument keeps these descriptors open in the child.
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
   // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
-  void multiproc_export(detail::WireWriter& w) const;
-  static Lock multiproc_import(detail::WireReader& r);
+  void multiproc_export(WireWriter& w) const;
+  static Derived multiproc_import(WireReader& r);
+
+ protected:
+  static constexpr const LockNames& kNames = kLockNames[Recursive ? 1 : 0];
+
+  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
+  BasicLock();
+  explicit BasicLock(SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+  LockState& state(const char* operation) const {
+    return *static_cast<LockState*>(handle_.checked(operation));
+  }
+
+  SharedHandle handle_;
 
  private:
-  explicit Lock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
-  detail::LockState& state(const char* operation) const {
-    return *static_cast<detail::LockState*>(handle_.checked(operation));
-  }
   // The paths that are not the uncontended one (inline above).
   AcquireResult acquire_contended();
   void release_slow();
   void lock_contended();
+};
 
-  detail::SharedHandle handle_;
+}  // namespace detail
+
+// A non-recursive lock. Acquiring it twice from the same thread is a
+// UsageError (not a deadlock); releasing a lock the thread does not hold is a
+// UsageError. Its operations: detail::BasicLock above.
+class Lock : public detail::BasicLock<Lock, false> {
+ public:
+  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
+  Lock() = default;
+
+ private:
+  friend BasicLock;
+  explicit Lock(detail::SharedHandle handle) noexcept : BasicLock(std::move(handle)) {}
 };
 
 // A recursive lock: the thread that holds it may acquire it again, and must
 // release it as many times. Releasing it when not held is a UsageError.
 // Otherwise as Lock, owner death included (owner_died is reported to the
 // first acquire after the death; the caller then holds it once).
-class RLock {
+class RLock : public detail::BasicLock<RLock, true> {
  public:
-  RLock();
-
-  [[nodiscard]] AcquireResult acquire() {
-    if (detail::lock_acquire_fast(state("RLock::acquire"), detail::this_thread_word())) [[likely]] {
-      return AcquireResult::acquired;
-    }
-    return acquire_contended();
-  }
-  [[nodiscard]] AcquireResult acquire(std::chrono::nanoseconds timeout);
-  // As acquire(); Interrupted when `stop` is requested first.
-  [[nodiscard]] AcquireResult acquire(std::stop_token stop) {
-    AcquireResult r = AcquireResult::timed_out;
-    detail::until_stopped(stop, "acquire", [&](auto slice) {
-      r = acquire(slice);
-      return r != AcquireResult::timed_out;
-    });
-    return r;
-  }
-  [[nodiscard]] AcquireResult try_acquire();
-  void release() {
-    if (detail::lock_release_fast(state("RLock::release"), detail::this_thread_word())) [[likely]] {
-      return;
-    }
-    release_slow();
-  }
-  void make_consistent();
-
-  void lock() {
-    if (detail::lock_acquire_fast(state("RLock::lock"), detail::this_thread_word())) [[likely]] {
-      return;
-    }
-    lock_contended();
-  }
-  void unlock() { release(); }
-  bool try_lock();
-
-  // Whether any thread of any process holds the lock now (Python's
-  // locked()). A snapshot: it may change at once. Never blocks; a lock whose
-  // owner died still counts as held until someone takes it over.
-  bool locked() const { return state("locked").word.load(std::memory_order_acquire) != 0; }
-
-  int fd() const;
-  static RLock from_fd(int fd);
-  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
-  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
-  void multiproc_export(detail::WireWriter& w) const;
-  static RLock multiproc_import(detail::WireReader& r);
+  // A new unlocked lock. Throws SystemError if the shared memory cannot be made.
+  RLock() = default;
 
  private:
+  friend BasicLock;
   friend class Condition;
-  explicit RLock(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
-  detail::LockState& state(const char* operation) const {
-    return *static_cast<detail::LockState*>(handle_.checked(operation));
-  }
-  AcquireResult acquire_contended();
-  void release_slow();
-  void lock_contended();
+  explicit RLock(detail::SharedHandle handle) noexcept : BasicLock(std::move(handle)) {}
   // For Condition::wait: releases every level this thread holds and returns
   // how many (UsageError when it holds none); reacquire(n) takes them back.
   int release_all();
   void reacquire(int levels);
-
-  detail::SharedHandle handle_;
 };
+
+// Defined once, in the library (src/sync/lock.cpp).
+extern template class detail::BasicLock<Lock, false>;
+extern template class detail::BasicLock<RLock, true>;
 
 // A handle to either a Lock or an RLock: what Value::get_lock() and
 // Array::get_lock() return, since those may be guarded by either (Python's

@@ -48,72 +48,80 @@
 
 namespace multiproc {
 
-class Semaphore {
- public:
-  // A semaphore holding `value` units (0..SEM_VALUE_MAX, else UsageError).
-  explicit Semaphore(int value = 1);
+namespace detail {
 
+// Everything Semaphore and BoundedSemaphore share: one counter, one contract;
+// they differ in their bound and their errors (src/sync/semaphore.cpp).
+// `Derived` is the public class, which from_fd and multiproc_import return.
+template <class Derived, bool Bounded>
+class BasicSemaphore {
+ public:
   // Takes one unit, waiting while there is none.
   void acquire();
   // As acquire(), giving up after `timeout` (CLOCK_MONOTONIC): false then.
   bool acquire(std::chrono::nanoseconds timeout);
   // Waits for a unit; Interrupted when `stop` is requested first.
   void acquire(std::stop_token stop) {
-    detail::until_stopped(stop, "acquire", [&](auto slice) { return acquire(slice); });
+    until_stopped(stop, "acquire", [&](auto slice) { return acquire(slice); });
   }
   // Takes one unit if there is one now.
   bool try_acquire();
   // Gives back one unit and wakes one waiter. Async-signal-safe. Throws
-  // UsageError past SEM_VALUE_MAX.
+  // UsageError past the maximum (a BoundedSemaphore's initial value, else
+  // SEM_VALUE_MAX); that error path is not async-signal-safe.
   void release();
   // The number of units now (a snapshot).
   int get_value() const;
 
   // The semaphore's memfd, for passing to another process; from_fd rebuilds
-  // a handle from it (duplicating it) and refuses a descriptor that is not a
-  // Semaphore with UsageError.
+  // a handle from it (duplicating it) and refuses a descriptor that is not
+  // one of the same class with UsageError.
   int fd() const;
-  static Semaphore from_fd(int fd);
+  static Derived from_fd(int fd);
   void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
   // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
-  void multiproc_export(detail::WireWriter& w) const;
-  static Semaphore multiproc_import(detail::WireReader& r);
+  void multiproc_export(WireWriter& w) const;
+  static Derived multiproc_import(WireReader& r);
 
- private:
-  explicit Semaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
-  detail::SharedHandle handle_;
+ protected:
+  // `value` units; UsageError outside 0..SEM_VALUE_MAX (BoundedSemaphore: 1..).
+  explicit BasicSemaphore(int value);
+  explicit BasicSemaphore(SharedHandle handle) noexcept : handle_(std::move(handle)) {}
+
+  SharedHandle handle_;
 };
 
-// A semaphore that may never hold more than its initial value: one release
-// too many is a UsageError (Python's ValueError), a bug it reports at once.
-class BoundedSemaphore {
+}  // namespace detail
+
+// A counting semaphore: at most SEM_VALUE_MAX units.
+class Semaphore : public detail::BasicSemaphore<Semaphore, false> {
+ public:
+  // A semaphore holding `value` units (0..SEM_VALUE_MAX, else UsageError).
+  explicit Semaphore(int value = 1) : BasicSemaphore(value) {}
+
+ private:
+  friend BasicSemaphore;
+  explicit Semaphore(detail::SharedHandle handle) noexcept : BasicSemaphore(std::move(handle)) {}
+};
+
+// A semaphore that never holds more than its initial value: a release above
+// it is a UsageError (a bug: more releases than acquires).
+class BoundedSemaphore : public detail::BasicSemaphore<BoundedSemaphore, true> {
  public:
   // `value` (1..SEM_VALUE_MAX, else UsageError) is the initial and maximum value.
-  explicit BoundedSemaphore(int value = 1);
+  explicit BoundedSemaphore(int value = 1) : BasicSemaphore(value) {}
 
-  void acquire();
-  bool acquire(std::chrono::nanoseconds timeout);
-  // Waits for a unit; Interrupted when `stop` is requested first.
-  void acquire(std::stop_token stop) {
-    detail::until_stopped(stop, "acquire", [&](auto slice) { return acquire(slice); });
-  }
-  bool try_acquire();
-  // Async-signal-safe, except the UsageError of an over-release, which is not.
-  void release();
-  int get_value() const;
   // The maximum (and initial) value.
   int max_value() const;
 
-  int fd() const;
-  static BoundedSemaphore from_fd(int fd);
-  void multiproc_descriptors(std::vector<int>& out) const { handle_.descriptors(out); }
-  // Crossing into a spawned or forkserver child as descriptors (detail/wire.hpp).
-  void multiproc_export(detail::WireWriter& w) const;
-  static BoundedSemaphore multiproc_import(detail::WireReader& r);
-
  private:
-  explicit BoundedSemaphore(detail::SharedHandle handle) noexcept : handle_(std::move(handle)) {}
-  detail::SharedHandle handle_;
+  friend BasicSemaphore;
+  explicit BoundedSemaphore(detail::SharedHandle handle) noexcept
+      : BasicSemaphore(std::move(handle)) {}
 };
+
+// Defined once, in the library (src/sync/semaphore.cpp).
+extern template class detail::BasicSemaphore<Semaphore, false>;
+extern template class detail::BasicSemaphore<BoundedSemaphore, true>;
 
 }  // namespace multiproc

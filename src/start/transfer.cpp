@@ -1,6 +1,8 @@
 // How each non-template shared object crosses into a spawned or forkserver
 // child: as its descriptors (detail/wire.hpp). The importer duplicates what
 // it keeps; the received descriptors themselves are closed after decoding.
+// The locks and semaphores cross in src/sync (lock.cpp, semaphore.cpp), where
+// one template serves each pair.
 //
 // What does not cross: a Barrier's action (a std::function has no meaning in
 // another process; give from_fd one there) and a SharedMemory's name (the
@@ -11,43 +13,14 @@
 #include "multiproc/detail/wire.hpp"
 #include "multiproc/event.hpp"
 #include "multiproc/lock.hpp"
-#include "multiproc/semaphore.hpp"
 #include "multiproc/shared_memory.hpp"
 
 namespace multiproc {
-
-void Lock::multiproc_export(detail::WireWriter& w) const {
-  w.fd(fd());
-}
-Lock Lock::multiproc_import(detail::WireReader& r) {
-  return from_fd(r.fd());
-}
-
-void RLock::multiproc_export(detail::WireWriter& w) const {
-  w.fd(fd());
-}
-RLock RLock::multiproc_import(detail::WireReader& r) {
-  return from_fd(r.fd());
-}
 
 void Event::multiproc_export(detail::WireWriter& w) const {
   w.fd(fd());
 }
 Event Event::multiproc_import(detail::WireReader& r) {
-  return from_fd(r.fd());
-}
-
-void Semaphore::multiproc_export(detail::WireWriter& w) const {
-  w.fd(fd());
-}
-Semaphore Semaphore::multiproc_import(detail::WireReader& r) {
-  return from_fd(r.fd());
-}
-
-void BoundedSemaphore::multiproc_export(detail::WireWriter& w) const {
-  w.fd(fd());
-}
-BoundedSemaphore BoundedSemaphore::multiproc_import(detail::WireReader& r) {
   return from_fd(r.fd());
 }
 
