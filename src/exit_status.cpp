@@ -18,6 +18,7 @@ std::string signal_name(int signo) {
 std::string ExitStatus::describe() const {
   if (exited()) return "exited with code " + std::to_string(value);
   std::string s = "killed by signal " + std::to_string(value) + " (" + signal_name(value) + ")";
+  if (oom_killed) s += " by the kernel's out-of-memory killer";
   return core_dumped ? s + ", core dumped" : s;
 }
 

@@ -20,6 +20,10 @@ TEST(ExitStatus, DescribeSaysWhatHappened) {
   EXPECT_EQ(mp::ExitStatus::killed_by(SIGKILL).describe(), "killed by signal 9 (SIGKILL)");
   EXPECT_EQ(mp::ExitStatus::killed_by(SIGSEGV, true).describe(),
             "killed by signal 11 (SIGSEGV), core dumped");
+  mp::ExitStatus oom = mp::ExitStatus::killed_by(SIGKILL);
+  oom.oom_killed = true;  // what a contained child's memory.events says (containment_test)
+  EXPECT_EQ(oom.describe(), "killed by signal 9 (SIGKILL) by the kernel's out-of-memory killer");
+  EXPECT_NE(oom, mp::ExitStatus::killed_by(SIGKILL));
 }
 
 TEST(ExitStatus, SignalNames) {

@@ -19,10 +19,14 @@ struct ExitStatus {
   Kind kind = Kind::exited;
   int value = 0;             // exit code (0..255) or signal number
   bool core_dumped = false;  // only when killed
+  // Killed by the kernel's out-of-memory killer (its cgroup's memory.max, or
+  // a system-wide shortage): known for a contained child where the memory
+  // controller is enabled (docs/containment.md); false when unknown.
+  bool oom_killed = false;
 
   static ExitStatus exited_with(int code) noexcept { return {Kind::exited, code, false}; }
   static ExitStatus killed_by(int signo, bool core = false) noexcept {
-    return {Kind::killed, signo, core};
+    return {Kind::killed, signo, core, false};
   }
 
   bool exited() const noexcept { return kind == Kind::exited; }
@@ -33,7 +37,8 @@ struct ExitStatus {
   int exitcode() const noexcept { return killed() ? -value : value; }
 
   // "exited with code 3", "killed by signal 9 (SIGKILL)",
-  // "killed by signal 11 (SIGSEGV), core dumped".
+  // "killed by signal 11 (SIGSEGV), core dumped",
+  // "killed by signal 9 (SIGKILL) by the kernel's out-of-memory killer".
   std::string describe() const;
 
   friend bool operator==(const ExitStatus&, const ExitStatus&) = default;

@@ -12,6 +12,7 @@
 #include "multiproc/bytes.hpp"
 #include "multiproc/condition.hpp"
 #include "multiproc/connection.hpp"
+#include "multiproc/containment.hpp"
 #include "multiproc/context.hpp"
 #include "multiproc/current_process.hpp"
 #include "multiproc/error.hpp"

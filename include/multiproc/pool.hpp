@@ -105,6 +105,16 @@ struct PoolOptions {
   bool kill_task_over_memory = false;
   // Workers are named "<name>-N".
   std::string name = "PoolWorker";
+  // Each worker's process tree ends with it (multiproc/containment.hpp):
+  // what a task started (a helper, a daemon, a setsid'd grandchild) is
+  // killed when its worker is killed (timeout, cancellation, memory,
+  // terminate()), dies, is recycled or the pool ends, and when this process
+  // dies. docs/containment.md.
+  bool contain = true;
+  // With contain: after every task, kill what the task left running in its
+  // worker's tree (a worker's hygiene; costs a read of the worker's cgroup
+  // per task). Off: leftovers live until their worker ends.
+  bool kill_task_leftovers = false;
 };
 
 struct MapOptions {

@@ -97,6 +97,11 @@ struct ChildOptions {
   // Its end may end the group (SupervisorOptions::auto_shutdown). Only for
   // transient and temporary children (UsageError otherwise).
   bool significant = false;
+  // The child's whole process tree ends with it (multiproc/containment.hpp):
+  // stopping or restarting it, and the supervisor's own death (SIGKILL
+  // included), end everything it started, setsid'd or double-forked. For a
+  // function child it sets process.contain.
+  bool contain = true;
   // Function children only: how the Process starts (name, start method...).
   // The supervisor sets parent_decides_signals; die_with_parent stays as given (true by
   // default).

@@ -127,7 +127,8 @@ LocalBackend::~LocalBackend() {
 std::vector<std::unique_ptr<WorkerHandle>> LocalBackend::start(std::size_t n) {
   bool initial = first_;
   first_ = false;
-  WorkerLimits limits{config_.maxtasksperchild, config_.max_memory_per_child, kWorkerIdleSpinNs};
+  WorkerLimits limits{config_.maxtasksperchild, config_.max_memory_per_child, kWorkerIdleSpinNs,
+                      config_.kill_task_leftovers ? 1U : 0U};
   std::vector<std::unique_ptr<LocalWorker>> fresh;
   for (std::size_t i = 0; i < n; ++i) {
     WorkerChannels channels{make_channel(), make_channel(), SharedMemory(sizeof(ControlBlock))};
@@ -135,6 +136,7 @@ std::vector<std::unique_ptr<WorkerHandle>> LocalBackend::start(std::size_t n) {
     options.name = config_.name + "-" + std::to_string(next_number_++);
     options.daemon = true;
     options.parent_decides_signals = true;  // group signals are the parent's to act on
+    options.contain = config_.contain;
     options.start_method =
         method_ == StartMethod::fork && !initial ? StartMethod::forkserver : method_;
     auto process = std::make_unique<Process>(

@@ -13,6 +13,8 @@ Pool::Pool(PoolOptions options) {
   config.task_timeout = options.task_timeout;
   config.max_memory_per_child = options.max_memory_per_child;
   config.kill_task_over_memory = options.kill_task_over_memory;
+  config.contain = options.contain;
+  config.kill_task_leftovers = options.contain && options.kill_task_leftovers;
   config.name = std::move(options.name);
   config.initializer = options.initializer.target();
   core_ = std::make_shared<detail::PoolCore>(std::move(config));

@@ -9,6 +9,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "contain/leftovers.hpp"
 #include "exception_codecs.hpp"
 #include "multiproc/detail/code_ref.hpp"
 #include "multiproc/detail/entry_point.hpp"
@@ -166,6 +167,8 @@ class Worker {
                               control_->current_item.load(std::memory_order_relaxed),
                               registered_fields_of_current_exception());
     }
+    // Before the result: whoever gets it may rely on the leftovers being gone.
+    if (limits_.kill_leftovers != 0) contain::kill_own_leftovers();
     control_->current_task.store(0, std::memory_order_release);
     post(message);
     return end;

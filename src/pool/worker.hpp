@@ -18,6 +18,7 @@ struct WorkerLimits {
   std::uint64_t maxtasks = 0;    // 0: none
   std::uint64_t max_memory = 0;  // bytes of RSS; 0: none
   std::uint64_t idle_spin_ns = 0;
+  std::uint64_t kill_leftovers = 0;  // 1: kill what each task left running
 };
 
 struct WorkerChannels {

@@ -1,6 +1,7 @@
 #include "process/child_state.hpp"
 
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@ ChildState::~ChildState() {
 
 void ChildState::attach(pid_t pid, sys::UniqueFd pidfd) noexcept {
   pid_ = pid;
+  tree_.attach(pid);
   pidfd_ = std::move(pidfd);
   kill_list_add_pidfd(pidfd_.get());
 }
@@ -82,7 +84,26 @@ bool ChildState::reap(int flags) {
   // can never reach a process that reused the PID.
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
-  int r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | flags);
+  bool contained = false;
+  {
+    std::lock_guard lock(mu_);
+    contained = tree_.mechanism() != Containment::none;
+  }
+  int r = 0;
+  if (contained) {
+    // Ended, not yet reaped: its tree goes first, while its PID (and so its
+    // process group's) cannot name another process.
+    r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | WNOWAIT | flags);
+    if (r == 0 && info.si_pid != 0) {
+      std::lock_guard lock(mu_);
+      oom_killed_ = tree_.oom_killed();
+      tree_.end();
+    }
+  }
+  if (r == 0 && (!contained || info.si_pid != 0)) {
+    std::memset(&info, 0, sizeof info);
+    r = sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | flags);
+  }
   std::lock_guard lock(mu_);
   if (status_) return true;  // another thread reaped it first
   if (r < 0) {
@@ -92,6 +113,7 @@ bool ChildState::reap(int flags) {
   }
   if (info.si_pid == 0) return false;  // WNOHANG, still running
   status_ = sys::exit_status_from(info);
+  status_->oom_killed = oom_killed_ && status_->killed() && status_->value == SIGKILL;
   return true;
 }
 
@@ -120,6 +142,7 @@ void ChildState::signal(int signo) {
   std::lock_guard lock(mu_);
   if (status_) return;  // reaped: the PID may belong to another process now
   require_owner("sending a signal");
+  if (signo == SIGKILL) tree_.kill();  // the child is in its tree
   int r = sys::pidfd_send_signal(pidfd_.get(), signo);
   // ESRCH: it ended and waits to be reaped; nothing to signal.
   if (r < 0 && r != -ESRCH) {

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "contain/tree.hpp"
 #include "multiproc/exit_status.hpp"
 #include "process/exception_report.hpp"
 #include "sys/deadline.hpp"
@@ -24,6 +25,10 @@ class ChildState {
   ChildState(const ChildState&) = delete;
   ChildState& operator=(const ChildState&) = delete;
 
+  // A contained child's tree (before attach): its leftovers are killed when
+  // it is reaped, and signal(SIGKILL) kills the whole tree.
+  void contain(contain::Tree tree) noexcept { tree_ = std::move(tree); }
+  const contain::Tree& tree() const noexcept { return tree_; }
   // Called once, right after the fork succeeded.
   void attach(pid_t pid, sys::UniqueFd pidfd) noexcept;
   // Spawn and forkserver children report an exception on their channel
@@ -44,6 +49,7 @@ class ChildState {
   bool wait(const sys::Deadline& deadline);
   std::optional<ExitStatus> status() const;
   // Sends `signo` through the pidfd; a no-op once the child was reaped.
+  // SIGKILL to a contained child kills its whole tree.
   void signal(int signo);
   // SIGTERM, up to `grace`, then SIGKILL; returns once reaped. Bounded.
   void stop(std::chrono::nanoseconds grace);
@@ -68,6 +74,8 @@ class ChildState {
   std::optional<ExceptionInfo> channel_report_;
   mutable std::mutex mu_;
   std::optional<ExitStatus> status_;
+  contain::Tree tree_;       // guarded by mu_ once attached
+  bool oom_killed_ = false;  // its cgroup's memory.events, read before the tree ended
 };
 
 }  // namespace multiproc::detail

@@ -83,6 +83,7 @@ std::shared_ptr<ChildState> ProcessLauncher::launch(Process& p, StartMethod meth
 std::shared_ptr<ChildState> ProcessLauncher::start_forked(Process& p) {
   std::vector<int> keep = descriptors_to_keep(p.options_, *p.target_);
   auto child = std::make_shared<ChildState>(p.name_, p.options_.daemon);
+  if (p.options_.contain) child->contain(contain::Tree::make());
   IdentitySeed identity =
       make_child_identity(p.name_, p.number_, p.options_.daemon, StartMethod::fork);
   ChildContext context{p.target_.get(), &child->report(), identity.name};
@@ -94,6 +95,10 @@ std::shared_ptr<ChildState> ProcessLauncher::start_forked(Process& p) {
   setup.keep_fds = keep.data();
   setup.keep_count = keep.size();
   setup.identity = &identity;
+  // glibc's fork() must make this child (pthread_atfork handlers run), so it
+  // moves itself into its cgroup first thing (contain/cgroup_dir.hpp).
+  setup.enter_cgroup = child->tree().cgroup_fd();
+  setup.own_group = child->tree().own_group();
   setup.entry = run_forked_target;
   setup.context = &context;
 
@@ -127,34 +132,29 @@ SendPlan ProcessLauncher::plan_send(Process& p, StartMethod method) {
   plan.death_signal = p.options_.die_with_parent ? p.options_.parent_death_signal : 0;
   plan.ignore_sigint = p.options_.ignore_sigint;
   plan.parent_decides_signals = p.options_.parent_decides_signals;
+  if (p.options_.contain) plan.tree = contain::Tree::make();
   return plan;
 }
 
 std::shared_ptr<ChildState> ProcessLauncher::start_sent(Process& p, StartMethod method) {
   SendPlan plan = plan_send(p, method);
-  LaunchRequest request{&plan.message,
-                        plan.descriptors,
-                        plan.death_signal,
-                        {plan.ignore_sigint, plan.parent_decides_signals}};
+  LaunchRequest request = plan.request();
   LaunchedChild launched;
   if (method == StartMethod::spawn) {
     launched = spawn_child(request);
   } else {
     launched = forkserver_child(request);
   }
+  return make_sent_child(p, plan, launched);
+}
+
+std::shared_ptr<ChildState> ProcessLauncher::make_sent_child(Process& p, SendPlan& plan,
+                                                             LaunchedChild& launched) {
   auto child = std::make_shared<ChildState>(p.name_, p.options_.daemon);
+  child->contain(std::move(plan.tree));
   child->attach(launched.pid, std::move(launched.pidfd));
   child->attach_channel(std::move(launched.channel));
   return child;
-}
-
-void ProcessLauncher::adopt_sent(Process& p, pid_t pid, int pidfd, int channel) {
-  auto child = std::make_shared<ChildState>(p.name_, p.options_.daemon);
-  child->attach(pid, sys::UniqueFd(pidfd));
-  child->attach_channel(sys::UniqueFd(channel));
-  register_child(child);
-  p.child_ = std::move(child);
-  p.target_.reset();
 }
 
 void ProcessLauncher::start_via_zygote(std::span<Process* const> ps, ZygoteClient& zygote) {
@@ -163,16 +163,14 @@ void ProcessLauncher::start_via_zygote(std::span<Process* const> ps, ZygoteClien
   plans.reserve(ps.size());
   for (Process* p : ps) plans.push_back(plan_send(*p, StartMethod::forkserver));
   std::vector<LaunchRequest> requests;
-  for (const SendPlan& plan : plans) {
-    requests.push_back({&plan.message,
-                        plan.descriptors,
-                        plan.death_signal,
-                        {plan.ignore_sigint, plan.parent_decides_signals}});
-  }
+  for (const SendPlan& plan : plans) requests.push_back(plan.request());
   std::vector<LaunchedChild> launched = zygote.launch_many(requests);
   for (std::size_t i = 0; i < ps.size(); ++i) {
-    LaunchedChild& c = launched[i];
-    adopt_sent(*ps[i], c.pid, c.pidfd.release(), c.channel.release());
+    Process& p = *ps[i];
+    auto child = make_sent_child(p, plans[i], launched[i]);
+    register_child(child);
+    p.child_ = std::move(child);
+    p.target_.reset();
   }
 }
 

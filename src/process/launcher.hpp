@@ -13,8 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "contain/tree.hpp"
 #include "multiproc/process.hpp"
 #include "multiproc/start_method.hpp"
+#include "start/launched_child.hpp"
 
 namespace multiproc::detail {
 
@@ -22,13 +24,21 @@ class ChildState;
 class ZygoteClient;
 
 // What a spawn or forkserver start sends: the task message, the descriptors
-// that travel with it, and the child's death signal.
+// that travel with it, the child's death signal and signal policy, and its
+// containment.
 struct SendPlan {
   std::string message;
   std::vector<int> descriptors;
   int death_signal = 0;
   bool ignore_sigint = false;
   bool parent_decides_signals = false;
+  contain::Tree tree;  // the child's, when it is contained
+
+  LaunchRequest request() const {
+    return {&message,         descriptors,
+            death_signal,     {ignore_sigint, parent_decides_signals},
+            tree.cgroup_fd(), tree.own_group()};
+  }
 };
 
 class ProcessLauncher {
@@ -45,8 +55,9 @@ class ProcessLauncher {
   static std::shared_ptr<ChildState> start_forked(Process& p);
   static std::shared_ptr<ChildState> start_sent(Process& p, StartMethod method);
   static SendPlan plan_send(Process& p, StartMethod method);
-  // Takes a child launched from plan_send()'s plan (owns the descriptors).
-  static void adopt_sent(Process& p, pid_t pid, int pidfd, int channel);
+  // The state of a child launched from plan_send()'s plan.
+  static std::shared_ptr<ChildState> make_sent_child(Process& p, SendPlan& plan,
+                                                     LaunchedChild& launched);
 };
 
 }  // namespace multiproc::detail

@@ -11,12 +11,11 @@
 // (same device and inode: a newer segment of the same name is left alone),
 // and exits.
 //
-// The tracker is started with a double fork (so it is nobody's child to reap:
-// it is reparented to the nearest subreaper or init), from _Fork, and runs
-// only async-signal-safe code, so it may be started from a multi-threaded
-// process. It blocks every signal, leaves the session (setsid) so terminal
-// signals do not reach it, closes every other descriptor and changes to "/".
-// Only SIGKILL stops it early; the name then stays until unlinked.
+// The tracker is a detached helper (sys/detached_helper.hpp: nobody's child
+// to reap, async-signal-safe code only, every signal blocked, its own
+// session), so it may be started from a multi-threaded process. It closes
+// every other descriptor and changes to "/". Only SIGKILL stops it early;
+// the name then stays until unlinked.
 #pragma once
 
 #include <sys/types.h>

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "contain/session.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
@@ -52,6 +53,7 @@ void kill_list_remove_group(pid_t pgid) noexcept {
 }
 
 void kill_list_kill_all() noexcept {
+  contain::kill_session_trees();  // contained trees: every process at once
   for (auto& slot : g_slots) {
     std::int64_t entry = slot.load(std::memory_order_acquire);
     if (entry > 0) {

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdint>
 
+#include "contain/cgroup_dir.hpp"
 #include "multiproc/detail/fd_check.hpp"
 #include "signals/bridge_state.hpp"
 #include "signals/kill_list.hpp"
@@ -16,6 +17,7 @@
 #include "start/forkserver.hpp"
 #include "sys/child_resets.hpp"
 #include "sys/signal_dispositions.hpp"
+#include "sys/syscall.hpp"
 
 namespace multiproc::detail {
 
@@ -46,6 +48,17 @@ void close_other_fds(const int* keep, std::size_t count) noexcept {
 }  // namespace
 
 void run_child(const ChildSetup& setup) noexcept {
+  // Before anything else, so that nothing the child starts is outside.
+  if (setup.enter_cgroup >= 0 &&
+      contain::write_cgroup_file(setup.enter_cgroup, "cgroup.procs", "0") != 0) {
+    static constexpr char kWhy[] = "multiproc: a contained child could not enter its cgroup\n";
+    (void)sys::write_all(STDERR_FILENO, kWhy, sizeof kWhy - 1);
+    _exit(kContainmentFailedExit);
+  }
+  if (setup.own_group) {
+    setpgid(0, 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+  }
   if (g_test_hook_before_death_signal != nullptr) g_test_hook_before_death_signal();
   if (setup.death_signal != 0) prctl(PR_SET_PDEATHSIG, setup.death_signal);
   sys::reset_signal_dispositions();

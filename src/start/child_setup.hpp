@@ -19,9 +19,18 @@ struct ChildSetup {
   const int* keep_fds = nullptr;  // sorted, unique, all greater than 2
   std::size_t keep_count = 0;
   const IdentitySeed* identity = nullptr;
+  // Containment (contain/tree.hpp): the cgroup directory the child moves
+  // itself into first (-1: none, or it was cloned into it), and whether it
+  // leads its own process group as a child subreaper (the fallback).
+  int enter_cgroup = -1;
+  bool own_group = false;
   int (*entry)(void* context) = nullptr;  // the child's work; returns the exit code
   void* context = nullptr;
 };
+
+// A contained child that cannot enter its cgroup does not run uncontained:
+// it writes why to stderr and exits with this code.
+inline constexpr int kContainmentFailedExit = 126;
 
 // Runs in the child right after fork, with every signal blocked. Never returns.
 [[noreturn]] void run_child(const ChildSetup& setup) noexcept;

@@ -2,8 +2,9 @@
 // that started the zygote and the zygote (nobody else can reach it).
 //
 // Request: a ForkRequest header, sent with SCM_RIGHTS descriptors (first the
-// child's channel, then its arguments'), followed by message_size bytes of
-// task message (task_message.hpp).
+// child's channel, then its arguments', then with kForkIntoCgroup its
+// cgroup's directory), followed by message_size bytes of task message
+// (task_message.hpp).
 // Reply: a ForkReply; on success with SCM_RIGHTS carrying the child's pidfd.
 //
 // The zygote checks every request before acting on it (fuzzed:
@@ -25,7 +26,7 @@ struct ForkRequest {
   std::int32_t requester_pid = 0;
   std::int32_t death_signal = 0;
   std::uint32_t descriptor_count = 0;  // channel + arguments
-  std::uint32_t flags = 0;             // kForkIgnoreSigint, kForkParentDecidesSignals
+  std::uint32_t flags = 0;             // the kFork* flags below
   std::uint64_t message_size = 0;
 };
 
@@ -40,6 +41,10 @@ inline constexpr std::uint32_t kForkRequestVersion = 1;
 inline constexpr std::uint32_t kMaxForkDescriptors = 253;
 inline constexpr std::uint32_t kForkIgnoreSigint = 1;
 inline constexpr std::uint32_t kForkParentDecidesSignals = 2;
+// Containment: the last descriptor is a cgroup directory the child starts
+// in; or the child leads its own process group as a child subreaper.
+inline constexpr std::uint32_t kForkIntoCgroup = 4;
+inline constexpr std::uint32_t kForkOwnGroup = 8;
 inline constexpr std::uint64_t kMaxForkMessage = std::uint64_t{1} << 34;  // 16 GiB
 
 // Checks a request header received with `received_descriptors` descriptors.

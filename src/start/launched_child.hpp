@@ -21,13 +21,17 @@ struct LaunchedChild {
 };
 
 // What every start method needs to start a child: the task message
-// (task_message.hpp), the descriptors its arguments travel as, and the
-// signal the child gets when its parent dies (0: none).
+// (task_message.hpp), the descriptors its arguments travel as, the signal
+// the child gets when its parent dies (0: none), and its containment.
 struct LaunchRequest {
   const std::string* message = nullptr;
   std::span<const int> descriptors;
   int death_signal = 0;
   ChildSignals signals{};
+  // Containment (contain/tree.hpp): the cgroup directory the child starts in
+  // (-1: none); whether it leads its own process group (the fallback).
+  int cgroup_dir = -1;
+  bool own_group = false;
 };
 
 }  // namespace multiproc::detail

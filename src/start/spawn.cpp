@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "contain/cgroup_dir.hpp"
 #include "multiproc/error.hpp"
 #include "start/fork_launcher.hpp"
 #include "start/program_args.hpp"
@@ -146,7 +147,14 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
   std::memset(&all, 0xff, sizeof all);
   posix_spawnattr_setsigmask(&o.attributes, &start_mask);
   posix_spawnattr_setsigdefault(&o.attributes, &all);
-  posix_spawnattr_setflags(&o.attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (request.own_group) {
+    // The containment fallback: its own process group (a spawned child is
+    // not made a subreaper: docs/containment.md).
+    posix_spawnattr_setpgroup(&o.attributes, 0);
+    flags |= POSIX_SPAWN_SETPGROUP;
+  }
+  posix_spawnattr_setflags(&o.attributes, flags);
 
   std::string variable = std::string(kSpawnEnv) + "=1," + std::to_string(::getpid()) + "," +
                          std::to_string(request.death_signal) + "," + std::to_string(count) + "," +
@@ -160,6 +168,17 @@ LaunchedChild spawn_child(const LaunchRequest& request) {
   int pidfd = sys::open_child_pidfd(pid);
   if (pidfd < 0) throw SystemError("pidfd_open (pid " + std::to_string(pid) + ")", -pidfd);
   LaunchedChild child{pid, sys::UniqueFd(pidfd), std::move(mine)};
+  if (request.cgroup_dir >= 0) {
+    // Before its task: the child runs nothing of the user's but what sits
+    // above init() in main (docs/containment.md) until the task arrives.
+    int r = contain::CgroupDir::enter_pid(request.cgroup_dir, pid);
+    if (r != 0) {
+      sys::pidfd_send_signal(child.pidfd.get(), SIGKILL);
+      siginfo_t info;
+      sys::waitid_pidfd(child.pidfd.get(), &info, WEXITED);
+      throw SystemError("Process::start: moving the spawned child into its cgroup", -r);
+    }
+  }
   send_task(child.channel.get(), child.pidfd.get(), *request.message);
   return child;
 }

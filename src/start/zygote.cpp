@@ -84,14 +84,18 @@ class Zygote {
       reply(control_, EINVAL, 0, -1);
       return;
     }
-    if (task.message.descriptor_count + 1 != fds.size()) {
+    // With kForkIntoCgroup the last descriptor is the child's cgroup.
+    bool into_cgroup = (request.flags & kForkIntoCgroup) != 0;
+    int cgroup_dir = into_cgroup ? fds.back() : -1;
+    std::size_t task_fds = fds.size() - (into_cgroup ? 1 : 0);
+    if (task.message.descriptor_count + 1 != task_fds) {
       reply(control_, EINVAL, 0, -1);
       return;
     }
     task.channel = fds[0];
     task.arguments = fds.data() + 1;
-    task.argument_count = fds.size() - 1;
-    std::vector<int> keep(fds);
+    task.argument_count = task_fds - 1;
+    std::vector<int> keep(fds.begin(), fds.begin() + static_cast<std::ptrdiff_t>(task_fds));
     std::sort(keep.begin(), keep.end());
 
     ChildSetup setup;
@@ -105,8 +109,10 @@ class Zygote {
     setup.entry = run_forked_task;
     setup.context = &task;
 
+    setup.own_group = (request.flags & kForkOwnGroup) != 0;
+
     int pidfd = -1;
-    pid_t pid = forker_.fork(setup, &pidfd);
+    pid_t pid = forker_.fork(setup, &pidfd, cgroup_dir);
     if (pid < 0) {
       reply(control_, -pid, 0, -1);
       return;
@@ -129,9 +135,9 @@ int SiblingForker::prepare() noexcept {
   return 0;
 }
 
-pid_t SiblingForker::fork(const ChildSetup& setup, int* pidfd) const noexcept {
+pid_t SiblingForker::fork(const ChildSetup& setup, int* pidfd, int cgroup_dir) const noexcept {
   sys::BlockAllSignals blocked;
-  pid_t pid = sys::clone_sibling(pidfd, tid_address_);
+  pid_t pid = sys::clone_sibling(pidfd, tid_address_, cgroup_dir);
   if (pid == 0) {
     syscall(SYS_set_robust_list, robust_head_, robust_length_);
     t_identity = ThreadIdentity{};  // what our pthread_atfork handler would do

@@ -28,9 +28,9 @@ class SiblingForker {
  public:
   // Reads glibc's TID address and robust list head. 0, or the errno.
   int prepare() noexcept;
-  // Runs run_child(setup) in the child. Returns its PID (and *pidfd), or
-  // -errno.
-  pid_t fork(const ChildSetup& setup, int* pidfd) const noexcept;
+  // Runs run_child(setup) in the child, started in cgroup `cgroup_dir` when
+  // it is not -1. Returns its PID (and *pidfd), or -errno.
+  pid_t fork(const ChildSetup& setup, int* pidfd, int cgroup_dir = -1) const noexcept;
 
  private:
   int* tid_address_ = nullptr;

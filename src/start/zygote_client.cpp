@@ -167,9 +167,11 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
   // child while this process handles the previous reply.
   std::vector<sys::UniqueFd> mine;
   for (const LaunchRequest& request : requests) {
-    if (request.descriptors.size() + 1 > kMaxForkDescriptors) {
+    // The channel, and a contained child's cgroup, travel with the arguments.
+    std::size_t own = request.cgroup_dir >= 0 ? 2 : 1;
+    if (request.descriptors.size() + own > kMaxForkDescriptors) {
       throw UsageError("Process::start: children of a zygote take at most " +
-                       std::to_string(kMaxForkDescriptors - 1) + " descriptors of arguments");
+                       std::to_string(kMaxForkDescriptors - own) + " descriptors of arguments");
     }
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
@@ -178,6 +180,7 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
     sys::UniqueFd theirs(sv[1]);
     std::vector<int> fds{theirs.get()};
     fds.insert(fds.end(), request.descriptors.begin(), request.descriptors.end());
+    if (request.cgroup_dir >= 0) fds.push_back(request.cgroup_dir);
 
     ForkRequest header;
     header.magic = kForkRequestMagic;
@@ -187,7 +190,9 @@ std::vector<LaunchedChild> ZygoteClient::launch_many(std::span<const LaunchReque
     header.descriptor_count = static_cast<std::uint32_t>(fds.size());
     header.message_size = request.message->size();
     header.flags = (request.signals.ignore_sigint ? kForkIgnoreSigint : 0) |
-                   (request.signals.parent_decides ? kForkParentDecidesSignals : 0);
+                   (request.signals.parent_decides ? kForkParentDecidesSignals : 0) |
+                   (request.cgroup_dir >= 0 ? kForkIntoCgroup : 0) |
+                   (request.own_group ? kForkOwnGroup : 0);
     int r = send_with_fds(control_.get(), &header, sizeof header, fds);
     if (r == -EBADF && control_) {
       throw UsageError("Process::start: a descriptor of an argument is not open in this process");

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <vector>
 
+#include "contain/cgroup_dir.hpp"
 #include "sys/child_pidfd.hpp"
 #include "sys/signal_block.hpp"
 #include "sys/signal_dispositions.hpp"
@@ -27,7 +28,7 @@ namespace {
 
 constexpr const char* kGroupStopVar = "MULTIPROC_GROUP_STOP_FD";
 
-enum class Stage : int { pdeathsig, chdir, descriptors, execve };
+enum class Stage : int { pdeathsig, chdir, descriptors, execve, cgroup };
 
 const char* stage_name(Stage stage) {
   switch (stage) {
@@ -39,6 +40,8 @@ const char* stage_name(Stage stage) {
       return "moving the group-stop descriptor to 3";
     case Stage::execve:
       return "execve";
+    case Stage::cgroup:
+      return "entering its cgroup (containment)";
   }
   return "?";
 }
@@ -88,13 +91,21 @@ std::string search_path(const Command& command) {
 }
 
 // The child, between fork and execve: async-signal-safe calls only.
-[[noreturn]] void run_child(pid_t parent, int error_fd, int group_fd, const char* path,
-                            char* const* argv, char* const* envp, const char* cwd) {
+[[noreturn]] void run_child(pid_t parent, int error_fd, int group_fd, int cgroup_dir,
+                            const char* path, char* const* argv, char* const* envp,
+                            const char* cwd) {
   auto fail = [error_fd](Stage stage) {
     ExecFailure f{static_cast<int>(stage), errno};
     (void)sys::write_all(error_fd, &f, sizeof f);
     ::_exit(127);
   };
+  if (cgroup_dir >= 0) {
+    int r = contain::write_cgroup_file(cgroup_dir, "cgroup.procs", "0");
+    if (r != 0) {
+      errno = -r;
+      fail(Stage::cgroup);
+    }
+  }
   ::setpgid(0, 0);
   if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail(Stage::pdeathsig);
   if (::getppid() != parent) ::_exit(127);  // the parent died before the signal was armed
@@ -151,7 +162,7 @@ std::string resolve_executable(const std::string& name, const std::string& path)
   return {};
 }
 
-LaunchedCommand launch_command(const Command& command, int group_stop_fd) {
+LaunchedCommand launch_command(const Command& command, int group_stop_fd, int cgroup_dir) {
   LaunchedCommand out;
   std::string path = resolve_executable(command.argv.at(0), search_path(command));
   if (path.empty()) {
@@ -179,8 +190,8 @@ LaunchedCommand launch_command(const Command& command, int group_stop_fd) {
     sys::BlockAllSignals blocked;
     pid = sys::fork_bare();
     if (pid == 0) {
-      run_child(parent, write_end.get(), group_stop_fd, path.c_str(), argv.pointers.data(),
-                env.pointers.data(), cwd);
+      run_child(parent, write_end.get(), group_stop_fd, cgroup_dir, path.c_str(),
+                argv.pointers.data(), env.pointers.data(), cwd);
     }
   }
   if (pid < 0) {

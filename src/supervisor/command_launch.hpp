@@ -26,9 +26,11 @@ struct LaunchedCommand {
   std::string error{};  // non-empty: the start failed (nothing left running)
 };
 
-// Starts `command`; `group_stop_fd` becomes descriptor 3 in the child. The
-// caller registers the process group in the kill list.
-LaunchedCommand launch_command(const Command& command, int group_stop_fd);
+// Starts `command`; `group_stop_fd` becomes descriptor 3 in the child,
+// which first moves itself into cgroup `cgroup_dir` unless it is -1
+// (contain/tree.hpp). The caller registers the process group in the kill
+// list.
+LaunchedCommand launch_command(const Command& command, int group_stop_fd, int cgroup_dir = -1);
 
 // The executable `name` names: itself when it has a '/', else the first match
 // in `path` (colon-separated). Empty if none is executable.

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 
+#include "contain/tree.hpp"
 #include "multiproc/error.hpp"
 #include "multiproc/process.hpp"
 #include "signals/kill_list.hpp"
@@ -47,8 +48,9 @@ class FunctionChild final : public RunningChild {
 
 class CommandChild final : public RunningChild {
  public:
-  explicit CommandChild(LaunchedCommand launched)
-      : pid_(launched.pid), pidfd_(std::move(launched.pidfd)) {
+  CommandChild(LaunchedCommand launched, contain::Tree tree)
+      : pid_(launched.pid), pidfd_(std::move(launched.pidfd)), tree_(std::move(tree)) {
+    tree_.attach(pid_);
     kill_list_add_group(pid_);
   }
   ~CommandChild() override {
@@ -57,6 +59,7 @@ class CommandChild final : public RunningChild {
       siginfo_t info{};
       (void)sys::waitid_pidfd(pidfd_.get(), &info, WEXITED);
       kill_list_remove_group(pid_);
+      tree_.end();
     }
   }
   pid_t pid() const noexcept override { return pid_; }
@@ -66,8 +69,9 @@ class CommandChild final : public RunningChild {
     timespec zero{};
     if (sys::poll_one(pidfd_.get(), POLLIN, &zero) != 1) return std::nullopt;
     // The leader is a zombie: its PID, and so its group's ID, cannot be
-    // reused yet. Kill what it left in its group, then reap it.
+    // reused yet. Kill what it left in its group and its tree, then reap it.
     (void)::kill(-pid_, SIGKILL);
+    tree_.end();
     siginfo_t info{};
     if (sys::waitid_pidfd(pidfd_.get(), &info, WEXITED | WNOHANG) < 0 || info.si_pid == 0)
       return std::nullopt;
@@ -82,12 +86,14 @@ class CommandChild final : public RunningChild {
  private:
   void signal_group(int signo) noexcept {
     if (reaped_) return;
+    if (signo == SIGKILL) tree_.kill();
     // Until we reap the leader, its PID is the group's ID and cannot be reused.
     if (::kill(-pid_, signo) != 0) (void)sys::pidfd_send_signal(pidfd_.get(), signo);
   }
 
   pid_t pid_ = 0;
   sys::UniqueFd pidfd_;
+  contain::Tree tree_;
   bool reaped_ = false;
   std::optional<ExitStatus> status_;
 };
@@ -97,6 +103,7 @@ StartResult start_function(const ChildSpec& spec) {
   try {
     ProcessOptions options = spec.options().process;
     options.parent_decides_signals = true;
+    options.contain = options.contain || spec.options().contain;
     if (options.name.empty()) options.name = spec.name();
     Process p(std::move(options), spec.make_target());
     p.start();
@@ -110,11 +117,13 @@ StartResult start_function(const ChildSpec& spec) {
 StartResult start_command(const ChildSpec& spec, int group_stop_fd) {
   StartResult out;
   try {
-    LaunchedCommand launched = launch_command(*spec.command(), group_stop_fd);
+    contain::Tree tree = spec.options().contain ? contain::Tree::make() : contain::Tree();
+    LaunchedCommand launched = launch_command(*spec.command(), group_stop_fd, tree.cgroup_fd());
     if (!launched.error.empty()) {
       out.error = std::move(launched.error);
+      tree.end();  // nothing ran in it: back to the session
     } else {
-      out.child = std::make_unique<CommandChild>(std::move(launched));
+      out.child = std::make_unique<CommandChild>(std::move(launched), std::move(tree));
     }
   } catch (const std::exception& e) {
     out.error = e.what();

@@ -73,10 +73,14 @@ pid_t fork_bare() noexcept {
   return pid < 0 ? -errno : pid;
 }
 
-pid_t clone_sibling(int* pidfd, int* tid_address) noexcept {
+pid_t clone_sibling(int* pidfd, int* tid_address, int cgroup_dir) noexcept {
   if (int e = injected(Call::fork)) return -e;
   clone_args args{};
   args.flags = CLONE_PARENT | CLONE_PIDFD | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID;
+  if (cgroup_dir >= 0) {
+    args.flags |= CLONE_INTO_CGROUP;
+    args.cgroup = static_cast<unsigned>(cgroup_dir);
+  }
   args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
   args.child_tid = reinterpret_cast<std::uintptr_t>(tid_address);
   // With CLONE_PARENT the child takes the caller's own exit signal (SIGCHLD).

@@ -30,9 +30,10 @@ pid_t fork_bare() noexcept;
 // caller's parent's child (that process can waitid it through *pidfd), and
 // with the child's TID written to `tid_address` (glibc's thread record, from
 // PR_GET_TID_ADDRESS) as glibc's fork does. Returns 0 in the child, its PID
-// in the caller. The child must call set_robust_list itself. Fails like
-// fork_process (Call::fork).
-pid_t clone_sibling(int* pidfd, int* tid_address) noexcept;
+// in the caller. The child must call set_robust_list itself. With
+// `cgroup_dir` >= 0 the child starts in that cgroup (CLONE_INTO_CGROUP).
+// Fails like fork_process (Call::fork).
+pid_t clone_sibling(int* pidfd, int* tid_address, int cgroup_dir = -1) noexcept;
 int pidfd_open(pid_t pid) noexcept;
 int pidfd_send_signal(int pidfd, int signo) noexcept;
 // waitid(P_PIDFD). EINTR is retried.

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "contain/session.hpp"
 #include "start/forkserver.hpp"
 
 namespace multiproc::testing {
@@ -29,8 +30,11 @@ bool read_stat(pid_t pid, char& state, pid_t& ppid, std::string& command) {
 
 std::vector<ChildEntry> children_of(pid_t parent) {
   std::vector<ChildEntry> out;
-  // The forkserver's zygote serves the whole test binary (test_main's init).
-  pid_t zygote = parent == ::getpid() ? multiproc::detail::forkserver_pid().value_or(0) : 0;
+  // The forkserver's zygote serves the whole test binary (test_main's init),
+  // and the containment guardian (adopted by this subreaper) outlives it.
+  bool self = parent == ::getpid();
+  pid_t zygote = self ? multiproc::detail::forkserver_pid().value_or(0) : 0;
+  pid_t guardian = self ? multiproc::detail::contain::session_guardian() : 0;
   DIR* d = opendir("/proc");
   if (d == nullptr) return out;
   while (dirent* e = readdir(d)) {
@@ -40,7 +44,7 @@ std::vector<ChildEntry> children_of(pid_t parent) {
     char state;
     pid_t ppid;
     std::string command;
-    if (pid == zygote) continue;
+    if (pid == zygote || pid == guardian) continue;
     if (read_stat(static_cast<pid_t>(pid), state, ppid, command) && ppid == parent) {
       out.push_back({static_cast<pid_t>(pid), state, command});
     }

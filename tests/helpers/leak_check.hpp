@@ -18,7 +18,8 @@ struct ChildEntry {
 };
 
 // Direct children of `parent` (by /proc/<pid>/stat), zombies included; for
-// this process, the forkserver zygote (started by the test main) excepted.
+// this process, the forkserver zygote (started by the test main) and the
+// containment guardian excepted.
 std::vector<ChildEntry> children_of(pid_t parent);
 // Open descriptors of this process.
 std::set<int> open_fds();

@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "helpers/leak_check.hpp"
+#include "helpers/pidfd.hpp"
+#include "multiproc/containment.hpp"
 #include "multiproc/init.hpp"
 
 namespace {
@@ -21,6 +23,17 @@ class LeakListener : public ::testing::EmptyTestEventListener {
 
   void OnTestEnd(const ::testing::TestInfo&) override {
     auto children = multiproc::testing::children_of(getpid());
+    // A program the test killed leaves its containment guardian to this
+    // subreaper; the guardian ends its trees and exits by itself within
+    // milliseconds (docs/containment.md). Wait for it (bounded) and reap it.
+    std::erase_if(children, [](const auto& c) {
+      if (c.command != "mp-cgroup-guard") return false;
+      int pidfd = multiproc::testing::pidfd_open(c.pid);
+      bool ended = pidfd >= 0 && multiproc::testing::wait_readable(pidfd, 10000);
+      if (pidfd >= 0) ::close(pidfd);
+      if (ended) waitpid(c.pid, nullptr, 0);
+      return ended;
+    });
     if (!children.empty()) {
       std::ostringstream msg;
       msg << "test left " << children.size() << " child process(es):";
@@ -54,6 +67,10 @@ int main(int argc, char** argv) {
   // The forkserver starts now, while the process is single-threaded.
   multiproc::init(argc, argv, {.forkserver = true});
   prctl(PR_SET_CHILD_SUBREAPER, 1);
+  // The containment session (a descriptor and its guardian, which this
+  // subreaper adopts) exists before any test's snapshot of descriptors and
+  // children; Pool workers are contained by default (docs/containment.md).
+  (void)multiproc::containment_mechanism();
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::UnitTest::GetInstance()->listeners().Append(new LeakListener);
   return RUN_ALL_TESTS();

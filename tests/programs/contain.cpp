@@ -6,7 +6,11 @@
 //     the command ended is a leak (one that ended is reaped: it may have
 //     outlived its test on purpose, as a shared segment's tracker does);
 //   - /dev/shm is listed before and after: a new entry is a leaked segment
-//     or named semaphore.
+//     or named semaphore;
+//   - the cgroups below this process's own (cgroup v2) are listed before and
+//     after: a new "multiproc-*" directory is a containment session that
+//     outlived its process and its guardian (docs/containment.md). It is
+//     emptied (cgroup.kill) and removed.
 // (Zombies of the tests' own children are caught by each test's check.)
 // Exit: the command's exit code if nothing was left; 1 (after killing and
 // reaping what was left, and naming it) otherwise.
@@ -26,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "contain/cgroup_paths.hpp"
 
 namespace {
 
@@ -68,6 +74,39 @@ std::vector<Leftover> children() {
   return out;
 }
 
+// The containment sessions below `dir`, at any depth.
+void find_sessions(const std::string& dir, std::vector<std::string>& out) {
+  for (const auto& name : list_dir(dir.c_str())) {
+    std::string path = dir + "/" + name;
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) continue;  // a file
+    ::closedir(d);
+    if (name.rfind("multiproc-", 0) == 0) out.push_back(path);
+    find_sessions(path, out);
+  }
+}
+
+std::set<std::string> sessions() {
+  std::vector<std::string> found;
+  if (auto own = multiproc::detail::contain::own_cgroup_directory()) find_sessions(*own, found);
+  return {found.begin(), found.end()};
+}
+
+// Kills what is in the cgroup tree at `path` and removes it, deepest first.
+void remove_cgroup_tree(const std::string& path) {
+  std::ofstream(path + "/cgroup.kill") << "1";
+  for (const auto& name : list_dir(path.c_str())) {
+    std::string sub = path + "/" + name;
+    if (DIR* d = ::opendir(sub.c_str())) {
+      ::closedir(d);
+      remove_cgroup_tree(sub);
+    }
+  }
+  for (int i = 0; i < 250 && ::rmdir(path.c_str()) != 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // until its processes exited
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -77,6 +116,7 @@ int main(int argc, char** argv) {
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   auto shm_before = list_dir("/dev/shm");
+  auto sessions_before = sessions();
   pid_t pid = ::fork();
   if (pid == 0) {
     ::execvp(argv[1], argv + 1);
@@ -112,6 +152,14 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "contain: left behind: /dev/shm/%s\n", name.c_str());
     }
   }
-  if (clean) std::fprintf(stderr, "contain: nothing left behind (processes, zombies, /dev/shm)\n");
+  for (const auto& path : sessions()) {
+    if (sessions_before.count(path) != 0) continue;
+    clean = false;
+    std::fprintf(stderr, "contain: left behind: cgroup %s\n", path.c_str());
+    remove_cgroup_tree(path);
+  }
+  if (clean) {
+    std::fprintf(stderr, "contain: nothing left behind (processes, zombies, /dev/shm, cgroups)\n");
+  }
   return clean ? code : 1;
 }

@@ -159,6 +159,10 @@ int main(int argc, char** argv) {
               options.start_method.c_str());
   std::fflush(stdout);
 
+  // The containment session (a descriptor held for the process's life, as
+  // the forkserver's) exists before the descriptors are counted: the pool
+  // part's workers are contained.
+  (void)mp::containment_mechanism();
   soak::Resources res;
   res.fds_start = soak::open_fds();
   res.rss_start_kib = soak::rss_kib();

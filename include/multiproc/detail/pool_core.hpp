@@ -38,6 +38,8 @@ struct PoolConfig {
   std::optional<std::chrono::nanoseconds> task_timeout;
   std::size_t max_memory_per_child = 0;
   bool kill_task_over_memory = false;
+  bool contain = true;
+  bool kill_task_leftovers = false;
   std::string name;
   std::shared_ptr<ProcessTarget> initializer;
 };
