@@ -188,28 +188,26 @@ void start_helper_then_return(mp::Queue<int> q) {
   q.put(start_helper(false));
 }
 
-TEST_P(ProcessContainment, KillEndsASetsidHelper) {
+// A contained child with a setsid'd helper, ended by `end` (kill or
+// terminate) and joined: the helper must end too.
+void expect_helper_ends_with_child(mp::ProcessOptions options, void (*end)(mp::Process&)) {
   mp::Queue<int> q;
-  mp::Process p(options(true), start_helper_then_wait, q, true);
+  mp::Process p(std::move(options), start_helper_then_wait, q, true);
   p.start();
   auto helper = q.get(60s);
   ASSERT_TRUE(helper);
   int pidfd = watch(*helper);
-  p.kill();
+  end(p);
   p.join();
   EXPECT_TRUE(ends(pidfd));
 }
 
+TEST_P(ProcessContainment, KillEndsASetsidHelper) {
+  expect_helper_ends_with_child(options(true), [](mp::Process& p) { p.kill(); });
+}
+
 TEST_P(ProcessContainment, TerminateEndsTheTreeWhenTheChildIsReaped) {
-  mp::Queue<int> q;
-  mp::Process p(options(true), start_helper_then_wait, q, true);
-  p.start();
-  auto helper = q.get(60s);
-  ASSERT_TRUE(helper);
-  int pidfd = watch(*helper);
-  p.terminate();
-  p.join();
-  EXPECT_TRUE(ends(pidfd));
+  expect_helper_ends_with_child(options(true), [](mp::Process& p) { p.terminate(); });
 }
 
 TEST_P(ProcessContainment, AChildThatEndsNormallyTakesItsDoubleForkedHelperAlong) {

@@ -15,21 +15,6 @@
 namespace multiproc::detail::contain {
 namespace {
 
-// Reads file `file` of `dir` into `buf` (NUL-terminated): length or -errno.
-long read_cgroup_file(int dir, const char* file, char* buf, std::size_t size) noexcept {
-  int fd = ::openat(dir, file, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  long n;
-  do {
-    n = ::read(fd, buf, size - 1);
-  } while (n < 0 && errno == EINTR);
-  int saved = errno;
-  sys::close_fd(fd);
-  if (n < 0) return -saved;
-  buf[n] = '\0';
-  return n;
-}
-
 // cgroup.events holds "populated 0|1".
 bool events_say_populated(const char* text) noexcept {
   const char* p = std::strstr(text, "populated ");
@@ -41,7 +26,7 @@ bool events_say_populated(const char* text) noexcept {
 int kill_each(int dir) noexcept {
   for (int round = 0; round < 1000; ++round) {
     char buf[4096];
-    long n = read_cgroup_file(dir, "cgroup.procs", buf, sizeof buf);
+    long n = sys::read_small_file(dir, "cgroup.procs", buf, sizeof buf);
     if (n < 0) return static_cast<int>(n);
     if (n == 0) return 0;
     for (char* p = buf; *p != '\0';) {
@@ -90,7 +75,7 @@ int CgroupDir::enter_pid(int dir, pid_t pid) noexcept {
 
 bool CgroupDir::populated() const noexcept {
   char buf[128];
-  if (read_cgroup_file(dir_.get(), "cgroup.events", buf, sizeof buf) < 0) return true;
+  if (sys::read_small_file(dir_.get(), "cgroup.events", buf, sizeof buf) < 0) return true;
   return events_say_populated(buf);
 }
 
@@ -100,8 +85,8 @@ int CgroupDir::kill() noexcept {
   return r == -ENOENT ? kill_each(dir_.get()) : r;
 }
 
-bool CgroupDir::wait_empty(const sys::Deadline& deadline) const noexcept {
-  int fd = ::openat(dir_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC);
+bool wait_cgroup_empty(int dir, const sys::Deadline& deadline) noexcept {
+  int fd = ::openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   bool empty = false;
   for (;;) {
@@ -113,7 +98,6 @@ bool CgroupDir::wait_empty(const sys::Deadline& deadline) const noexcept {
       empty = true;
       break;
     }
-    // cgroup.events signals a change with POLLPRI (cgroups(7)).
     timespec left;
     int r = sys::poll_one(fd, POLLPRI, deadline.remaining(left));
     if (r == 0 || (r < 0 && r != -EINTR)) break;
@@ -122,9 +106,13 @@ bool CgroupDir::wait_empty(const sys::Deadline& deadline) const noexcept {
   return empty;
 }
 
+bool CgroupDir::wait_empty(const sys::Deadline& deadline) const noexcept {
+  return wait_cgroup_empty(dir_.get(), deadline);
+}
+
 MemoryEvents CgroupDir::memory_events() const {
   char buf[512];
-  if (read_cgroup_file(dir_.get(), "memory.events", buf, sizeof buf) < 0) return {};
+  if (sys::read_small_file(dir_.get(), "memory.events", buf, sizeof buf) < 0) return {};
   return parse_memory_events(buf);
 }
 

@@ -67,4 +67,9 @@ class CgroupDir {
 // Async-signal-safe.
 int write_cgroup_file(int dir, const char* file, const char* text) noexcept;
 
+// Waits until the cgroup at directory `dir` is empty (cgroup.events says
+// "populated 0"; it signals a change with POLLPRI), or the deadline passes:
+// true when empty. Async-signal-safe.
+bool wait_cgroup_empty(int dir, const sys::Deadline& deadline) noexcept;
+
 }  // namespace multiproc::detail::contain

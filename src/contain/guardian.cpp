@@ -37,29 +37,6 @@ bool wait_for_exit(int pidfd) noexcept {
   }
 }
 
-// Whether cgroup.events of `dir` still says populated; waits for a change
-// at most until `deadline`.
-bool wait_unpopulated(int dir, const sys::Deadline& deadline) noexcept {
-  int fd = ::openat(dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool empty = false;
-  for (;;) {
-    char buf[128];
-    long n = ::pread(fd, buf, sizeof buf - 1, 0);
-    if (n < 0) break;
-    buf[n] = '\0';
-    const char* p = std::strstr(buf, "populated ");
-    if (p != nullptr && p[10] == '0') {
-      empty = true;
-      break;
-    }
-    timespec left;
-    if (sys::poll_one(fd, POLLPRI, deadline.remaining(left)) == 0) break;
-  }
-  sys::close_fd(fd);
-  return empty;
-}
-
 void run_guardian(void* arg) noexcept {
   const auto a = *static_cast<const GuardianArgs*>(arg);
   // Only its three descriptors stay open.
@@ -79,7 +56,7 @@ void run_guardian(void* arg) noexcept {
 
   if (!wait_for_exit(a.parent)) _exit(1);
   if (write_cgroup_file(a.session, "cgroup.kill", "1") == 0) {
-    (void)wait_unpopulated(a.session, sys::Deadline::after(std::chrono::seconds(10)));
+    (void)wait_cgroup_empty(a.session, sys::Deadline::after(std::chrono::seconds(10)));
   }
   (void)remove_subdirectories(a.session);
   (void)::unlinkat(a.own_dir, a.session_name, AT_REMOVEDIR);

@@ -62,6 +62,8 @@ class Session {
 
   pid_t guardian() const noexcept { return guardian_; }
 
+  Session* forgotten_next = nullptr;  // see forget_session_in_child
+
  private:
   Containment decide() {
     const char* forced = std::getenv("MULTIPROC_CONTAINMENT");
@@ -118,10 +120,15 @@ Session& session() {
 
 // A forked child has its parent's session object but not its guardian or
 // the right to its cgroups: it starts its own when it needs one. The old
-// object stays allocated (its descriptors were closed or are the child's
-// copies, which it never uses).
+// object stays allocated and reachable (its descriptors were closed or are
+// the child's copies, which it never uses).
+Session* g_forgotten_session = nullptr;  // inherited, kept reachable, unused
+
 void forget_session_in_child() noexcept {
-  g_session.store(nullptr, std::memory_order_relaxed);
+  if (Session* inherited = g_session.exchange(nullptr, std::memory_order_relaxed)) {
+    inherited->forgotten_next = g_forgotten_session;
+    g_forgotten_session = inherited;
+  }
   g_session_fd.store(-1, std::memory_order_relaxed);
   new (&g_session_mu) std::mutex;
 }

@@ -102,7 +102,9 @@ void forget_launcher_after_fork() noexcept {
   new (&g_launcher_mu) std::mutex;  // another thread may have held it at the fork
 }
 
-int threads_unsafe_for_fork() {
+namespace {
+
+int count_unsafe_threads() {
   int threads = sys::proc::thread_count();
   if (threads < 0) throw SystemError("counting threads in /proc/self/stat", -threads);
   // The launcher thread and the signal bridge's do not count: each waits
@@ -110,6 +112,22 @@ int threads_unsafe_for_fork() {
   // Any other thread does.
   if (g_launcher.load() != nullptr) --threads;
   return threads - quiet_bridge_threads();
+}
+
+}  // namespace
+
+int threads_unsafe_for_fork() {
+  int threads = count_unsafe_threads();
+  // A thread that std::thread::join() has just ended is still counted by
+  // the kernel for a moment (join returns once the thread cleared its TID,
+  // before the kernel releases it): a Pool made right after another one was
+  // joined saw its manager thread. Before refusing, give such a thread up
+  // to ~1 ms to go.
+  for (int i = 0; i < 100 && threads > 1; ++i) {
+    std::this_thread::yield();
+    threads = count_unsafe_threads();
+  }
+  return threads;
 }
 
 pid_t fork_child(const ChildSetup& setup, bool allow_threads) {

@@ -16,20 +16,11 @@
 namespace multiproc::sys::proc {
 namespace {
 
-// Reads the file at `path` into `buf` (NUL-terminated): its length or -errno.
+// Reads the file at `path` into `buf` (NUL-terminated): its length or
+// -errno; an empty file (a task being released) is -EIO.
 long read_small_file(const char* path, char* buf, std::size_t size) noexcept {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  long n;
-  do {
-    n = ::read(fd, buf, size - 1);
-  } while (n < 0 && errno == EINTR);
-  int saved = errno;
-  close_fd(fd);
-  if (n < 0) return -saved;
-  if (n == 0) return -EIO;
-  buf[n] = '\0';
-  return n;
+  long n = sys::read_small_file(AT_FDCWD, path, buf, size);
+  return n == 0 ? -EIO : n;
 }
 
 int read_stat(const char* path, TaskStat& out) noexcept {

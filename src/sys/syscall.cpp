@@ -1,5 +1,6 @@
 #include "sys/syscall.hpp"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sys/mman.h>
@@ -148,6 +149,20 @@ long write_all(int fd, const void* data, std::size_t len) noexcept {
     done += static_cast<std::size_t>(n);
   }
   return static_cast<long>(done);
+}
+
+long read_small_file(int dir, const char* path, char* buf, std::size_t size) noexcept {
+  int fd = ::openat(dir, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  long n;
+  do {
+    n = ::read(fd, buf, size - 1);
+  } while (n < 0 && errno == EINTR);
+  int saved = errno;
+  close_fd(fd);
+  if (n < 0) return -saved;
+  buf[n] = '\0';
+  return n;
 }
 
 }  // namespace multiproc::sys

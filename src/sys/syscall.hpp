@@ -50,5 +50,10 @@ int close_fd(int fd) noexcept;
 pid_t current_tid() noexcept;
 // Writes all of `len` bytes unless an error occurs; EINTR retried.
 long write_all(int fd, const void* data, std::size_t len) noexcept;
+// Reads up to size - 1 bytes of file `path` (relative to directory `dir`, or
+// AT_FDCWD) into `buf`, NUL-terminated, with one read(2) (files of /proc
+// and cgroupfs hand out a snapshot that way): the length (0 for an empty
+// file) or -errno. EINTR retried. Async-signal-safe.
+long read_small_file(int dir, const char* path, char* buf, std::size_t size) noexcept;
 
 }  // namespace multiproc::sys
