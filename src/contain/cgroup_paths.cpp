@@ -3,6 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "contain/text_lines.hpp"
+
 namespace multiproc::detail::contain {
 namespace {
 
@@ -44,9 +46,7 @@ std::string_view field(std::string_view line, int n) {
 
 std::optional<std::string> cgroup2_mount(std::string_view mountinfo) {
   while (!mountinfo.empty()) {
-    std::size_t end = mountinfo.find('\n');
-    std::string_view line = mountinfo.substr(0, end);
-    mountinfo.remove_prefix(end == std::string_view::npos ? mountinfo.size() : end + 1);
+    std::string_view line = next_line(mountinfo);
     // Optional fields end with " - "; the filesystem type follows.
     std::size_t dash = line.find(" - ");
     if (dash == std::string_view::npos) continue;
@@ -59,9 +59,7 @@ std::optional<std::string> cgroup2_mount(std::string_view mountinfo) {
 
 std::optional<std::string> cgroup2_path(std::string_view proc_cgroup) {
   while (!proc_cgroup.empty()) {
-    std::size_t end = proc_cgroup.find('\n');
-    std::string_view line = proc_cgroup.substr(0, end);
-    proc_cgroup.remove_prefix(end == std::string_view::npos ? proc_cgroup.size() : end + 1);
+    std::string_view line = next_line(proc_cgroup);
     if (!line.starts_with("0::")) continue;
     std::string_view path = line.substr(3);
     if (path.empty() || path.front() != '/') return std::nullopt;

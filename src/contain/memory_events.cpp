@@ -2,14 +2,14 @@
 
 #include <charconv>
 
+#include "contain/text_lines.hpp"
+
 namespace multiproc::detail::contain {
 
 MemoryEvents parse_memory_events(std::string_view text) noexcept {
   MemoryEvents out;
   while (!text.empty()) {
-    std::size_t end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    std::string_view line = next_line(text);
     std::size_t space = line.find(' ');
     if (space == std::string_view::npos) continue;
     std::string_view key = line.substr(0, space);
