@@ -100,6 +100,7 @@ class Session {
   unsigned long long made_ = 0;
   std::vector<unsigned long long> kept_;  // emptied cgroups c<N>, never killed
   pid_t guardian_ = 0;
+  // Last: its initializer, decide(), fills the members above.
   const Containment mechanism_;
 };
 
