@@ -59,6 +59,32 @@ void BM_PoolCreateTeardown(benchmark::State& state) {
 }
 BENCHMARK(BM_PoolCreateTeardown)->UseRealTime()->Unit(benchmark::kMicrosecond);
 
+// The same without containment (docs/containment.md): the floor of the
+// "contained vs not" rows, which hold containment to 1.3x (issue 17).
+void BM_PoolCreateTeardownUncontained(benchmark::State& state) {
+  for (auto _ : state) {
+    mp::Pool pool({.contain = false});
+    pool.close();
+    pool.join();
+  }
+}
+BENCHMARK(BM_PoolCreateTeardownUncontained)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
+// One task per iteration on workers that retire after each task: every
+// iteration replaces a worker (through the forkserver, or the pool's zygote).
+void worker_replacement(benchmark::State& state, bool contain) {
+  mp::Pool pool({.processes = 2, .maxtasksperchild = 1, .contain = contain});
+  for (auto _ : state) benchmark::DoNotOptimize(pool.apply(trivial, 1));
+}
+void BM_PoolWorkerReplacement(benchmark::State& state) {
+  worker_replacement(state, true);
+}
+void BM_PoolWorkerReplacementUncontained(benchmark::State& state) {
+  worker_replacement(state, false);
+}
+BENCHMARK(BM_PoolWorkerReplacement)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PoolWorkerReplacementUncontained)->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 void map_tasks(benchmark::State& state, std::size_t chunksize) {
   mp::Pool pool;
   for (auto _ : state) {

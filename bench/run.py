@@ -111,6 +111,13 @@ ROWS = [
     dict(name="Pool create+teardown, 2 workers", unit="ms",
          cxx="BM_PoolCreateTeardown", python="pool_create_teardown",
          target=("python", ">=", 5)),
+    # Containment (docs/containment.md): the same with and without it.
+    dict(name="Pool create+teardown, contained vs not", unit="ms",
+         cxx="BM_PoolCreateTeardown", floor="BM_PoolCreateTeardownUncontained",
+         target=("floor", "<=", 1.3)),
+    dict(name="Pool worker replacement, contained vs not", unit="us",
+         cxx="BM_PoolWorkerReplacement", floor="BM_PoolWorkerReplacementUncontained",
+         target=("floor", "<=", 1.3)),
     dict(name="Pool idle worker USS", unit="MiB",
          cxx=["BM_PoolIdleWorkerUss", "BM_PoolIdleWorkerUSS"], cxx_metric="uss_bytes",
          python="pool_idle_worker_uss", target=("value", "<=", 2.0)),
