@@ -6,10 +6,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cstring>
-#include <utility>
+#include <iterator>
 
 #include "contain/cgroup_dir.hpp"
 #include "sys/deadline.hpp"
@@ -41,17 +41,8 @@ void run_guardian(void* arg) noexcept {
   const auto a = *static_cast<const GuardianArgs*>(arg);
   // Only its three descriptors stay open.
   int keep[3] = {a.parent, a.own_dir, a.session};
-  for (int i = 0; i < 3; ++i) {
-    for (int j = i + 1; j < 3; ++j) {
-      if (keep[j] < keep[i]) std::swap(keep[i], keep[j]);
-    }
-  }
-  unsigned from = 0;
-  for (int fd : keep) {
-    if (static_cast<unsigned>(fd) > from) close_range(from, static_cast<unsigned>(fd) - 1, 0);
-    from = static_cast<unsigned>(fd) + 1;
-  }
-  close_range(from, UINT_MAX, 0);
+  std::sort(std::begin(keep), std::end(keep));
+  sys::close_all_except(0, keep, 3);
   (void)chdir("/");
 
   if (!wait_for_exit(a.parent)) _exit(1);

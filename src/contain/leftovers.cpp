@@ -5,12 +5,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "contain/cgroup_paths.hpp"
+#include "contain/descendants.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail::contain {
@@ -26,14 +26,6 @@ bool is_child_cgroup_of(std::string_view dir, pid_t parent) {
     return false;
   }
   return dir.substr(0, slash).ends_with("/multiproc-" + std::to_string(parent));
-}
-
-std::vector<pid_t> pids_in(const std::string& file) {
-  std::vector<pid_t> out;
-  std::ifstream f(file);
-  long pid = 0;
-  while (f >> pid) out.push_back(static_cast<pid_t>(pid));
-  return out;
 }
 
 // SIGKILLs `p` and waits until it has exited (bounded); reaps it when it
@@ -69,36 +61,15 @@ int kill_others_in_cgroup(const std::string& dir) {
   return killed;
 }
 
-// The fallback: this process leads its group and is a subreaper, so every
-// descendant is below it in /proc.
-int kill_descendants_of_self() {
-  pid_t self = ::getpid();
-  int killed = 0;
-  for (int round = 0; round < 100; ++round) {
-    std::vector<pid_t> found =
-        pids_in("/proc/" + std::to_string(self) + "/task/" + std::to_string(self) + "/children");
-    if (found.empty()) return killed;
-    for (std::size_t i = 0; i < found.size(); ++i) {
-      for (pid_t c : pids_in("/proc/" + std::to_string(found[i]) + "/task/" +
-                             std::to_string(found[i]) + "/children")) {
-        found.push_back(c);
-      }
-    }
-    // Adopted orphans are our children: each is reaped.
-    for (pid_t p : found) {
-      if (kill_and_reap(p)) ++killed;
-    }
-  }
-  return killed;
-}
-
 }  // namespace
 
 int kill_own_leftovers() noexcept {
   try {
     auto dir = own_cgroup_directory();
     if (dir && is_child_cgroup_of(*dir, ::getppid())) return kill_others_in_cgroup(*dir);
-    if (::getpgrp() == ::getpid()) return kill_descendants_of_self();
+    // The fallback: this process leads its group and is a subreaper, so every
+    // descendant is below it in /proc; adopted orphans are reaped.
+    if (::getpgrp() == ::getpid()) return kill_descendants(::getpid(), kill_and_reap);
   } catch (...) {  // no memory: nothing killed this time
   }
   return 0;

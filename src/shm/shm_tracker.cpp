@@ -4,23 +4,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <climits>
-#include <utility>
 
 #include "sys/detached_helper.hpp"
 #include "sys/syscall.hpp"
 
 namespace multiproc::detail {
 namespace {
-
-// Closes every descriptor but `a` and `b`.
-void close_all_but(int a, int b) noexcept {
-  if (a > b) std::swap(a, b);
-  if (a > 0) close_range(0, static_cast<unsigned>(a) - 1, 0);
-  if (b > a + 1) close_range(static_cast<unsigned>(a) + 1, static_cast<unsigned>(b) - 1, 0);
-  close_range(static_cast<unsigned>(b) + 1, UINT_MAX, 0);
-}
 
 struct TrackerArgs {
   int read_end;
@@ -32,7 +23,8 @@ struct TrackerArgs {
 // signal blocked).
 void run_tracker(void* arg) noexcept {
   const auto& a = *static_cast<const TrackerArgs*>(arg);
-  close_all_but(a.read_end, a.segment_fd);
+  int keep[2] = {std::min(a.read_end, a.segment_fd), std::max(a.read_end, a.segment_fd)};
+  sys::close_all_except(0, keep, 2);
   (void)chdir("/");
   char byte;
   // Nobody writes: the read ends with end-of-file when the last user is gone.

@@ -6,7 +6,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <climits>
 #include <cstdint>
 
 #include "contain/cgroup_dir.hpp"
@@ -24,16 +23,6 @@ namespace multiproc::detail {
 void (*g_test_hook_before_death_signal)() = nullptr;
 
 namespace {
-
-void close_other_fds(const int* keep, std::size_t count) noexcept {
-  unsigned lo = 3;
-  for (std::size_t i = 0; i < count; ++i) {
-    auto fd = static_cast<unsigned>(keep[i]);
-    if (fd > lo) close_range(lo, fd - 1, 0);
-    lo = fd + 1;
-  }
-  close_range(lo, UINT_MAX, 0);
-}
 
 [[noreturn]] void die_like_parent_death(int signo) noexcept {
   // The disposition is default again and every signal still blocked:
@@ -63,7 +52,7 @@ void run_child(const ChildSetup& setup) noexcept {
   if (setup.death_signal != 0) prctl(PR_SET_PDEATHSIG, setup.death_signal);
   sys::reset_signal_dispositions();
   apply_child_signals(setup.signals);
-  close_other_fds(setup.keep_fds, setup.keep_count);
+  sys::close_all_except(3, setup.keep_fds, setup.keep_count);
   // The parent may have died before PR_SET_PDEATHSIG took effect; then the
   // signal was never sent, and only the changed parent PID tells.
   if (setup.death_signal != 0 && getppid() != setup.parent_pid) {

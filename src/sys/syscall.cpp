@@ -151,6 +151,15 @@ long write_all(int fd, const void* data, std::size_t len) noexcept {
   return static_cast<long>(done);
 }
 
+void close_all_except(unsigned from, const int* keep, std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i) {
+    auto fd = static_cast<unsigned>(keep[i]);
+    if (fd > from) ::close_range(from, fd - 1, 0);
+    from = fd + 1;
+  }
+  ::close_range(from, ~0U, 0);
+}
+
 long read_small_file(int dir, const char* path, char* buf, std::size_t size) noexcept {
   int fd = ::openat(dir, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;

@@ -48,6 +48,9 @@ void unmap(void* address, std::size_t bytes) noexcept;
 // close(2) once: on Linux the descriptor is gone even when EINTR is returned.
 int close_fd(int fd) noexcept;
 pid_t current_tid() noexcept;
+// Closes every descriptor from `from` up but those of `keep` (sorted,
+// ascending, each at least `from`). Async-signal-safe.
+void close_all_except(unsigned from, const int* keep, std::size_t count) noexcept;
 // Writes all of `len` bytes unless an error occurs; EINTR retried.
 long write_all(int fd, const void* data, std::size_t len) noexcept;
 // Reads up to size - 1 bytes of file `path` (relative to directory `dir`, or
